@@ -1,0 +1,46 @@
+# The two commands: `make demo` and `make test`. Both install what is missing first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Debian packages the tests and the demo use: a real server and a second, independent XMPP client.
+APT_PACKAGES := prosody python3-slixmpp
+
+.PHONY: help deps system-deps build test test-unit test-integration demo clean
+
+help:
+	@echo "make demo   start a private Prosody with the bundled components and print where to go"
+	@echo "make test   run every test: unit, and integration against a real Prosody"
+
+deps: system-deps node_modules/.package-lock.json
+
+# Installs the Debian packages that are missing (as root; otherwise says what to install).
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "Missing Debian packages:$$missing. Install them: sudo apt-get install -y$$missing"; exit 1; fi; \
+	  echo "Installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+# npm ci from the committed lockfile, again whenever the lockfile changes.
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+
+build: node_modules/.package-lock.json
+	rm -rf dist
+	npx tsc -p tsconfig.json
+
+test: deps build
+	node --test --test-reporter=spec dist/test/unit dist/components dist/test/integration
+
+test-unit: node_modules/.package-lock.json build
+	node --test --test-reporter=spec dist/test/unit dist/components
+
+test-integration: deps build
+	node --test --test-reporter=spec dist/test/integration
+
+demo: deps build
+	node dist/bin/demo.js
+
+clean:
+	rm -rf dist .annex

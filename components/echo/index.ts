@@ -1,0 +1,1 @@
+export { Echo } from "./echo.js";

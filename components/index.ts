@@ -1,0 +1,6 @@
+import type { Catalogue } from "annex";
+
+/** The bundled components, by the name a config file's `type` uses. Loaded on demand. */
+export const bundled: Catalogue = {
+  echo: async () => (await import("./echo/index.js")).Echo,
+};

@@ -1,0 +1,47 @@
+import type { core } from "zod";
+
+/** A configuration problem: one line per bad field, naming the field, what was expected and what was found. */
+export class ConfigError extends Error {
+  readonly code = "ANNEX_ERR_CONFIG";
+  constructor(readonly lines: string[]) {
+    super(lines.join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+type Path = readonly PropertyKey[];
+
+export function formatPath(prefix: string, path: Path): string {
+  let out = prefix;
+  for (const key of path) out += typeof key === "number" ? `[${key}]` : out ? `.${String(key)}` : String(key);
+  return out || "(top level)";
+}
+
+function valueAt(input: unknown, path: Path): unknown {
+  let cur = input;
+  for (const key of path) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[key];
+  }
+  return cur;
+}
+
+export function describeValue(value: unknown): string {
+  if (value === undefined) return "nothing";
+  const json = JSON.stringify(value);
+  const shown = json === undefined ? String(value) : json.length > 60 ? `${json.slice(0, 57)}...` : json;
+  const kind = value === null ? "null" : Array.isArray(value) ? "array" : typeof value;
+  return `${kind} ${shown}`;
+}
+
+export function formatIssues(issues: readonly core.$ZodIssue[], input: unknown, prefix = ""): string[] {
+  return issues.map((issue) => {
+    if (issue.code === "unrecognized_keys") {
+      return `${formatPath(prefix, issue.path)}: unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
+    }
+    const where = formatPath(prefix, issue.path);
+    const found = describeValue(valueAt(input, issue.path));
+    if (issue.code === "invalid_type") return `${where}: expected ${issue.expected}, found ${found}`;
+    return `${where}: ${issue.message} (found ${found})`;
+  });
+}

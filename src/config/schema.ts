@@ -1,0 +1,49 @@
+import { z } from "zod";
+
+// One schema for the config file. Its keys are documented in the README.
+
+const LogLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
+
+/** A DNS-style domain, e.g. echo.localhost (RFC 7622 §3.2 domainpart, ASCII form). */
+const Domain = z.string().regex(/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i, "expected a domain such as echo.localhost");
+
+const ComponentType = z.union([z.string().min(1), z.strictObject({ module: z.string().min(1), export: z.string().min(1).optional() })], {
+  error: 'expected a component name such as "echo", or {"module": "./path.js"}',
+});
+
+export const ComponentEntrySchema = z
+  .strictObject({
+    type: ComponentType,
+    domain: Domain,
+    secret: z.string().min(1).optional(),
+    secretFile: z.string().min(1).optional(),
+    secretEnv: z.string().min(1).optional(),
+    options: z.record(z.string(), z.unknown()).default({}),
+    builtins: z.strictObject({ disco: z.boolean(), ping: z.boolean(), version: z.boolean(), time: z.boolean() }).partial().default({}),
+  })
+  // `when` makes these run even when other fields are bad, so every problem is reported at once.
+  .refine((entry) => secretSources(entry).length > 0, { path: ["secret"], message: "expected one of secret, secretFile or secretEnv", when: () => true })
+  .refine((entry) => secretSources(entry).length < 2, {
+    path: ["secret"],
+    error: (issue) => `expected only one of secret, secretFile or secretEnv, not ${secretSources(issue.input).join(" and ")}`,
+    when: () => true,
+  });
+
+function secretSources(entry: unknown): string[] {
+  if (typeof entry !== "object" || entry === null) return [];
+  return (["secret", "secretFile", "secretEnv"] as const).filter((k) => (entry as Record<string, unknown>)[k] !== undefined);
+}
+
+export const ConfigSchema = z.strictObject({
+  server: z
+    .strictObject({
+      host: z.string().min(1).default("127.0.0.1"),
+      port: z.int().min(1).max(65535).default(5347),
+    })
+    .default({ host: "127.0.0.1", port: 5347 }),
+  log: z.strictObject({ level: LogLevel.default("info") }).default({ level: "info" }),
+  components: z.array(ComponentEntrySchema).min(1, "expected at least one component"),
+});
+
+export type AnnexConfig = z.infer<typeof ConfigSchema>;
+export type ComponentEntry = z.infer<typeof ComponentEntrySchema>;

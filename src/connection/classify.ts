@@ -1,0 +1,41 @@
+/** What the supervisor does after a failed or dropped connection. */
+export type FailureClass = "fatal" | "conflict" | "retry";
+
+export interface ClassifiedFailure {
+  kind: FailureClass;
+  /** The stream error condition (RFC 6120 §4.9.3) or the socket error code. */
+  condition: string;
+  /** One line for the admin: what is wrong and what to check. */
+  advice: string;
+}
+
+/** Classifies an error from a connection attempt; the secret is never part of the message. */
+export function classifyFailure(err: unknown, domain: string, service: string): ClassifiedFailure {
+  const e = err as { condition?: string; code?: string; message?: string; name?: string };
+  const condition = e?.condition ?? e?.code ?? e?.name ?? "unknown";
+  switch (condition) {
+    // RFC 6120 §4.9.3.12 / XEP-0114 §3: the handshake digest did not match.
+    case "not-authorized":
+      return {
+        kind: "fatal",
+        condition,
+        advice: `the server rejected the secret for ${domain}: check that the component's secret matches component_secret under Component "${domain}" in the server's config`,
+      };
+    // RFC 6120 §4.9.3.6: the server hosts no component of that name.
+    case "host-unknown":
+      return {
+        kind: "fatal",
+        condition,
+        advice: `the server at ${service} does not know ${domain}: add Component "${domain}" with a component_secret to its config (Prosody) and reload it`,
+      };
+    // RFC 6120 §4.9.3.3: another connection already holds the domain.
+    case "conflict":
+      return {
+        kind: "conflict",
+        condition,
+        advice: `another instance is already connected as ${domain}: stop it, or set component_conflict_resolve = "kick_old" in Prosody's config to let the newest win; retrying slowly`,
+      };
+    default:
+      return { kind: "retry", condition, advice: `connection to ${service} as ${domain} failed (${e?.message ?? condition}); retrying` };
+  }
+}

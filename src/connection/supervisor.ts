@@ -1,0 +1,161 @@
+import { EventEmitter } from "node:events";
+import type { Logger } from "pino";
+import { errors } from "../dispatch/errors.js";
+import type { Transport } from "../dispatch/sender.js";
+import type { Element } from "../stanza/xml.js";
+import { Backoff } from "./backoff.js";
+import { type ClassifiedFailure, classifyFailure } from "./classify.js";
+import { ComponentLink } from "./link.js";
+
+export type LinkState = "idle" | "connecting" | "online" | "backing-off" | "stopped" | "failed";
+
+export interface SupervisorOptions {
+  host: string;
+  port: number;
+  domain: string;
+  secret: string;
+  log: Logger;
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** Delay between attempts while another instance holds the domain. */
+  conflictRetryMs?: number;
+  /** An online period this long resets the backoff. */
+  stableMs?: number;
+  timeoutMs?: number;
+}
+
+export class FatalLinkError extends Error {
+  readonly code = "ANNEX_ERR_LINK_FATAL";
+  constructor(readonly failure: ClassifiedFailure) {
+    super(failure.advice);
+    this.name = "FatalLinkError";
+  }
+}
+
+/**
+ * Keeps one component connected: a fresh ComponentLink per attempt (so the host is resolved again),
+ * classified failures (fatal / conflict / retry) and jittered exponential backoff.
+ * Emits "stanza" (Element), "state" (LinkState), "online", "offline" (reason) and "fatal" (FatalLinkError).
+ */
+export class LinkSupervisor extends EventEmitter implements Transport {
+  state: LinkState = "idle";
+  reconnects = 0;
+  lastError: string | undefined;
+  private link: ComponentLink | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private onlineSince = 0;
+  private readonly backoff: Backoff;
+  private readonly log: Logger;
+
+  constructor(private readonly options: SupervisorOptions) {
+    super();
+    this.log = options.log;
+    this.backoff = new Backoff({ initialMs: options.backoff?.initialMs ?? 250, maxMs: options.backoff?.maxMs ?? 30_000 });
+  }
+
+  get service(): string {
+    return `xmpp://${this.options.host}:${this.options.port}`;
+  }
+
+  /** Starts connecting; resolves once online the first time, rejects with FatalLinkError if that can never happen. */
+  start(): Promise<void> {
+    const ready = new Promise<void>((resolve, reject) => {
+      const onOnline = () => {
+        this.off("fatal", onFatal);
+        resolve();
+      };
+      const onFatal = (err: FatalLinkError) => {
+        this.off("online", onOnline);
+        reject(err);
+      };
+      this.once("online", onOnline);
+      this.once("fatal", onFatal);
+    });
+    void this.attempt();
+    return ready;
+  }
+
+  async send(stanza: Element): Promise<void> {
+    const link = this.link;
+    if (this.state !== "online" || !link) throw errors.linkDown(`not online (state ${this.state})`);
+    await link.send(stanza);
+  }
+
+  /** Closes the stream (</stream:stream>) and stops reconnecting. */
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    const link = this.link;
+    this.setState("stopped");
+    this.link = undefined;
+    if (link && link.status !== "offline") {
+      try {
+        await link.stop();
+      } catch (err) {
+        this.log.debug({ err }, "error while closing the stream");
+      }
+    }
+  }
+
+  private async attempt(): Promise<void> {
+    if (this.state === "stopped" || this.state === "failed") return;
+    this.setState("connecting");
+    const { domain, secret, timeoutMs } = this.options;
+    const link = new ComponentLink({ service: this.service, domain, secret, timeoutMs });
+    this.link = link;
+    let failure: unknown;
+    link.on("error", (err: unknown) => {
+      failure ??= err;
+    });
+    link.on("stanza", (el: Element) => this.emit("stanza", el));
+    link.on("disconnect", () => {
+      if (this.link === link && this.state === "online") this.dropped(failure ?? new Error("connection closed"));
+    });
+    try {
+      await link.start();
+    } catch (err) {
+      if (this.link !== link) return;
+      this.link = undefined;
+      link.removeAllListeners("disconnect");
+      void link.stop().catch(() => undefined);
+      return this.failed(failure ?? err);
+    }
+    if (this.link !== link) return;
+    failure = undefined;
+    this.onlineSince = Date.now();
+    this.setState("online");
+    this.log.info({ service: this.service, reconnects: this.reconnects }, "online");
+    this.emit("online");
+  }
+
+  private dropped(err: unknown): void {
+    this.link = undefined;
+    if (Date.now() - this.onlineSince >= (this.options.stableMs ?? 10_000)) this.backoff.reset();
+    this.emit("offline", err instanceof Error ? err.message : String(err));
+    this.failed(err);
+  }
+
+  private failed(err: unknown): void {
+    if (this.state === "stopped") return;
+    const failure = classifyFailure(err, this.options.domain, this.service);
+    this.lastError = failure.condition;
+    if (failure.kind === "fatal") {
+      this.setState("failed");
+      this.log.error({ condition: failure.condition }, failure.advice);
+      this.emit("fatal", new FatalLinkError(failure));
+      return;
+    }
+    const delay = failure.kind === "conflict" ? (this.options.conflictRetryMs ?? 60_000) : this.backoff.next();
+    const log = failure.kind === "conflict" ? this.log.error.bind(this.log) : this.log.warn.bind(this.log);
+    log({ condition: failure.condition, retryInMs: delay }, failure.advice);
+    this.setState("backing-off");
+    this.timer = setTimeout(() => {
+      this.reconnects++;
+      void this.attempt();
+    }, delay);
+  }
+
+  private setState(state: LinkState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit("state", state);
+  }
+}

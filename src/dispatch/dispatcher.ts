@@ -1,0 +1,162 @@
+import type { HandlerRegistry, Route } from "../handlers/registry.js";
+import type { HandlerClass } from "../handlers/metadata.js";
+import type { ComponentConfig, Logger } from "../handlers/tokens.js";
+import { StanzaError } from "../stanza/errors.js";
+import { parseJid, tryParseJid } from "../stanza/jid.js";
+import { type Element, xml } from "../stanza/xml.js";
+import { type Incoming, IncomingIq, IncomingMessage, IncomingPresence, type StanzaContext } from "./incoming.js";
+import type { IqCaller } from "./iq-caller.js";
+import type { Sender } from "./sender.js";
+
+export interface DispatcherDeps {
+  registry: HandlerRegistry;
+  /** Returns the (container-made) instance of a handler class. */
+  instanceOf: (cls: HandlerClass) => object;
+  sender: Sender;
+  iqCaller: IqCaller;
+  config: ComponentConfig;
+  log: Logger;
+}
+
+type HandlerResult = Element | Element[] | undefined | void;
+
+/**
+ * stanza -> handler -> reply. The reply rules live here and nowhere else:
+ * exactly one reply to every IQ get/set, none to a result or an error.
+ */
+export class Dispatcher {
+  private accepting = true;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(private readonly deps: DispatcherDeps) {}
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** Handles one received stanza; resolves when its handler (and reply) are done. Never rejects. */
+  dispatch(stanza: Element): Promise<void> {
+    const task = this.handle(stanza).catch((err: unknown) => {
+      this.deps.log.error({ err, stanza: stanza.toString() }, "dispatch failed");
+    });
+    this.inFlight.add(task);
+    void task.finally(() => this.inFlight.delete(task));
+    return task;
+  }
+
+  /** From now on IQ requests are answered service-unavailable and other stanzas dropped (shutdown). */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  /** Waits for handlers in flight, up to the deadline; returns how many were still running. */
+  async drain(deadlineMs: number): Promise<number> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, deadlineMs);
+    });
+    await Promise.race([Promise.allSettled([...this.inFlight]), deadline]);
+    clearTimeout(timer);
+    return this.inFlight.size;
+  }
+
+  private async handle(stanza: Element): Promise<void> {
+    const { log, config } = this.deps;
+    if (stanza.name !== "message" && stanza.name !== "presence" && stanza.name !== "iq") {
+      log.debug({ name: stanza.name }, "ignored non-stanza element");
+      return;
+    }
+    const from = tryParseJid(stanza.attrs.from as string | undefined);
+    if (!from) {
+      // Nothing can be answered without a sender; the server always stamps one (RFC 6120 §8.1.2.1).
+      log.warn({ stanza: stanza.toString() }, "dropped stanza without a valid 'from'");
+      return;
+    }
+    const to = tryParseJid(stanza.attrs.to as string | undefined) ?? parseJid(config.domain);
+    const stanzaLog = log.child({ id: stanza.attrs.id, from: from.toString(), kind: stanza.name }) as Logger;
+    const context: StanzaContext = { log: stanzaLog, sender: this.deps.sender, config };
+    const addresses = { from, to };
+
+    if (stanza.name === "iq") return this.handleIq(stanza, new IncomingIq(stanza, addresses, context));
+    const incoming = stanza.name === "message" ? new IncomingMessage(stanza, addresses, context) : new IncomingPresence(stanza, addresses, context);
+    return this.handleOther(stanza, incoming);
+  }
+
+  private async handleIq(stanza: Element, iq: IncomingIq): Promise<void> {
+    const type = stanza.attrs.type as string | undefined;
+    if (type === "result" || type === "error") {
+      // RFC 6120 §8.2.3: never answer a response. It settles one of our requests, or is dropped.
+      if (!this.deps.iqCaller.settle(stanza)) iq.log.debug("dropped IQ response that matches no request of ours");
+      return;
+    }
+    if (type !== "get" && type !== "set") {
+      return this.replyIqError(iq, new StanzaError("bad-request", `IQ type must be get, set, result or error, not ${JSON.stringify(type ?? "")}`));
+    }
+    // RFC 6120 §8.2.3: an IQ get/set MUST contain exactly one child element.
+    const children = stanza.getChildElements().length;
+    if (children !== 1) {
+      return this.replyIqError(iq, new StanzaError("bad-request", `an IQ ${type} must have exactly one child element, this one has ${children}`));
+    }
+    if (!this.accepting) return this.replyIqError(iq, new StanzaError("service-unavailable", "the component is shutting down"));
+    const [route] = this.deps.registry.match(stanza);
+    // RFC 6120 §8.4: no handler for the namespace -> service-unavailable.
+    if (!route) return this.replyIqError(iq, new StanzaError("service-unavailable"));
+    let payload: HandlerResult;
+    try {
+      payload = await this.invoke(route, iq);
+    } catch (err) {
+      return this.replyIqError(iq, this.toStanzaError(err, iq, route));
+    }
+    const result = xml("iq", { type: "result", id: iq.id, from: iq.to.toString(), to: iq.from.toString() }, firstElement(payload));
+    await this.deps.sender.send(result);
+  }
+
+  private async handleOther(stanza: Element, incoming: IncomingMessage | IncomingPresence): Promise<void> {
+    if (!this.accepting) return;
+    const [route] = this.deps.registry.match(stanza);
+    if (!route) {
+      // RFC 6121 §8.5.2.1: a message or presence nobody handles may be silently ignored.
+      incoming.log.debug({ type: incoming.type }, `no handler for this ${stanza.name}`);
+      return;
+    }
+    let result: HandlerResult;
+    try {
+      result = await this.invoke(route, incoming);
+    } catch (err) {
+      const error = this.toStanzaError(err, incoming, route);
+      // Never answer an error with an error (RFC 6120 §8.3.1).
+      if (incoming.type === "error") return;
+      const reply = xml(stanza.name, { type: "error", id: incoming.id, from: incoming.to.toString(), to: incoming.from.toString() }, error.toElement());
+      await this.deps.sender.send(reply);
+      return;
+    }
+    for (const out of [result ?? []].flat()) await this.deps.sender.send(out);
+  }
+
+  private async invoke(route: Route, incoming: Incoming): Promise<HandlerResult> {
+    const instance = this.deps.instanceOf(route.owner) as Record<string | symbol, (arg: Incoming) => unknown>;
+    const method = instance[route.method];
+    if (typeof method !== "function") throw new Error(`${route.owner.name}.${String(route.method)} is not a method`);
+    return (await method.call(instance, incoming)) as HandlerResult;
+  }
+
+  private toStanzaError(err: unknown, incoming: Incoming, route: Route): StanzaError {
+    if (err instanceof StanzaError) {
+      incoming.log.debug({ condition: err.condition }, "handler answered with a stanza error");
+      return err;
+    }
+    incoming.log.error({ err, handler: `${route.owner.name}.${String(route.method)}` }, "handler threw");
+    return new StanzaError("internal-server-error");
+  }
+
+  private async replyIqError(iq: IncomingIq, error: StanzaError): Promise<void> {
+    const reply = xml("iq", { type: "error", id: iq.id, from: iq.to.toString(), to: iq.from.toString() }, error.toElement());
+    await this.deps.sender.send(reply);
+  }
+}
+
+function firstElement(payload: HandlerResult): Element | null {
+  if (!payload) return null;
+  return Array.isArray(payload) ? (payload[0] ?? null) : payload;
+}
+

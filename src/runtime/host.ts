@@ -1,0 +1,126 @@
+import "reflect-metadata";
+import type { Logger as PinoLogger } from "pino";
+import { container as rootContainer, type DependencyContainer, type InjectionToken } from "tsyringe";
+import { type BuiltinName, builtinClasses, DiscoCatalog } from "../builtins/index.js";
+import { Dispatcher } from "../dispatch/dispatcher.js";
+import { IqCaller } from "../dispatch/iq-caller.js";
+import { Sender, type Transport } from "../dispatch/sender.js";
+import type { HandlerClass } from "../handlers/metadata.js";
+import { HandlerRegistry } from "../handlers/registry.js";
+import { ComponentConfig, Logger } from "../handlers/tokens.js";
+import { xml, type Element } from "../stanza/xml.js";
+import { validateOptions } from "./options.js";
+import { hasOnStart, hasOnStop } from "./lifecycle.js";
+
+export interface HostOptions {
+  component: HandlerClass;
+  domain: string;
+  /** How the config names this component type (for logs and ComponentConfig). */
+  type?: string;
+  /** The raw `options` object; validated by the component's schema. */
+  options?: unknown;
+  /** Where in the config the options came from, for error messages. */
+  optionsPath?: string;
+  log: PinoLogger;
+  transport: Transport;
+  builtins?: Partial<Record<BuiltinName, boolean>>;
+  iqTimeoutMs?: number;
+}
+
+/**
+ * One running component: its own DI child container, its registry, dispatcher and sender.
+ * The same host runs under the server link and under the unit-test harness.
+ */
+export class ComponentHost {
+  readonly registry: HandlerRegistry;
+  readonly dispatcher: Dispatcher;
+  readonly sender: Sender;
+  readonly iqCaller: IqCaller;
+  readonly config: ComponentConfig;
+  readonly log: PinoLogger;
+  private readonly container: DependencyContainer;
+  private started = false;
+
+  constructor(options: HostOptions) {
+    this.registry = HandlerRegistry.build(options.component, builtinClasses(options.builtins));
+    const parsedOptions = validateOptions(this.registry.options.options, options.options ?? {}, options.optionsPath ?? "options");
+    this.config = new ComponentConfig(options.domain, options.type ?? options.component.name, parsedOptions as Record<string, unknown>);
+    this.log = options.log.child({ component: options.domain });
+    this.iqCaller = new IqCaller(options.iqTimeoutMs);
+    this.sender = new Sender(options.domain, options.transport, this.iqCaller);
+
+    const c = rootContainer.createChildContainer();
+    c.register(Logger as InjectionToken<Logger>, { useValue: this.log as unknown as Logger });
+    c.register(ComponentConfig, { useValue: this.config });
+    c.register(Sender, { useValue: this.sender });
+    c.register(HandlerRegistry, { useValue: this.registry });
+    const instanceOf = (cls: HandlerClass) => c.resolve(cls) as object;
+    c.register(DiscoCatalog, { useValue: new DiscoCatalog(this.registry, instanceOf) });
+    // One instance per handler class per component.
+    for (const cls of this.registry.classes) c.registerSingleton(cls);
+    this.container = c;
+
+    this.dispatcher = new Dispatcher({
+      registry: this.registry,
+      instanceOf,
+      sender: this.sender,
+      iqCaller: this.iqCaller,
+      config: this.config,
+      log: this.log as unknown as Logger,
+    });
+  }
+
+  get domain(): string {
+    return this.config.domain;
+  }
+
+  /** Instantiates every handler class and runs their onStart hooks. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    for (const instance of this.instances()) if (hasOnStart(instance)) await instance.onStart();
+  }
+
+  dispatch(stanza: Element): Promise<void> {
+    return this.dispatcher.dispatch(stanza);
+  }
+
+  /** The link went down: requests waiting for answers will get none. */
+  linkDown(reason: string): void {
+    this.iqCaller.rejectAll(new Error(`the link to the server went down: ${reason}`));
+  }
+
+  /**
+   * Shutdown order: stop taking work, let in-flight handlers finish (up to the deadline),
+   * run onStop hooks, say unavailable to everyone we said available to, then refuse further sends.
+   */
+  async stop(options: { drainMs?: number } = {}): Promise<void> {
+    this.dispatcher.stopAccepting();
+    const left = await this.dispatcher.drain(options.drainMs ?? 5_000);
+    if (left > 0) this.log.warn({ inFlight: left }, "handlers still running at the shutdown deadline");
+    for (const instance of this.instances()) {
+      if (!hasOnStop(instance)) continue;
+      try {
+        await instance.onStop();
+      } catch (err) {
+        this.log.error({ err }, "onStop failed");
+      }
+    }
+    for (const pair of [...this.sender.availableTo]) {
+      const [from, to] = pair.split(" ") as [string, string];
+      // RFC 6121 §4.5.1: going offline is an unavailable presence to those who saw us online.
+      await this.sender.send(xml("presence", { from, to, type: "unavailable" })).catch((err: unknown) => this.log.debug({ err }, "could not send unavailable"));
+    }
+    this.sender.close();
+    this.iqCaller.rejectAll(new Error("the component stopped"));
+  }
+
+  /** The component's instance of one of its handler classes (for tests and tooling). */
+  instance<T>(cls: HandlerClass<T>): T {
+    return this.container.resolve(cls);
+  }
+
+  private instances(): object[] {
+    return this.registry.classes.map((cls) => this.container.resolve(cls) as object);
+  }
+}

@@ -1,0 +1,17 @@
+/** Implemented by a handler class that needs to run something when its component starts. */
+export interface OnStart {
+  onStart(): void | Promise<void>;
+}
+
+/** Implemented by a handler class that needs to clean up when its component stops. */
+export interface OnStop {
+  onStop(): void | Promise<void>;
+}
+
+export function hasOnStart(x: object): x is OnStart {
+  return typeof (x as Partial<OnStart>).onStart === "function";
+}
+
+export function hasOnStop(x: object): x is OnStop {
+  return typeof (x as Partial<OnStop>).onStop === "function";
+}

@@ -1,0 +1,68 @@
+import type { Logger } from "pino";
+import { type LoadedConfig, resolveSecret } from "../config/load.js";
+import { LinkSupervisor } from "../connection/supervisor.js";
+import type { Element } from "../stanza/xml.js";
+import { type Catalogue, resolveComponentClass } from "./catalogue.js";
+import { ComponentHost } from "./host.js";
+
+export interface RunningComponent {
+  host: ComponentHost;
+  link: LinkSupervisor;
+}
+
+export interface RunnerOptions {
+  catalogue: Catalogue;
+  log: Logger;
+  /** Passed to every link (tests shorten these). */
+  link?: { backoff?: { initialMs?: number; maxMs?: number }; conflictRetryMs?: number; timeoutMs?: number };
+}
+
+/** Runs every component of a config: one host and one supervised link each. */
+export class Runner {
+  private constructor(
+    readonly components: RunningComponent[],
+    private readonly log: Logger,
+  ) {}
+
+  /** Resolves types, secrets and options for every entry; throws ConfigError listing what is wrong. */
+  static async create(config: LoadedConfig, options: RunnerOptions): Promise<Runner> {
+    const components: RunningComponent[] = [];
+    for (const [index, entry] of config.components.entries()) {
+      const component = await resolveComponentClass(entry.type, options.catalogue, config.baseDir, index);
+      const secret = await resolveSecret(entry, index, config.baseDir);
+      const log = options.log.child({ component: entry.domain });
+      const link = new LinkSupervisor({ host: config.server.host, port: config.server.port, domain: entry.domain, secret, log, ...options.link });
+      const host = new ComponentHost({
+        component,
+        domain: entry.domain,
+        type: typeof entry.type === "string" ? entry.type : entry.type.module,
+        options: entry.options,
+        optionsPath: `components[${index}].options`,
+        builtins: entry.builtins,
+        log: options.log,
+        transport: link,
+      });
+      link.on("stanza", (el: Element) => void host.dispatch(el));
+      link.on("offline", (reason: string) => host.linkDown(reason));
+      components.push({ host, link });
+    }
+    return new Runner(components, options.log);
+  }
+
+  /** Starts every component and connects it; rejects with FatalLinkError if one can never connect. */
+  async start(): Promise<void> {
+    for (const { host } of this.components) await host.start();
+    await Promise.all(this.components.map(({ link }) => link.start()));
+    this.log.info({ components: this.components.map((c) => c.host.domain) }, "all components online");
+  }
+
+  /** Graceful shutdown of every component, then the streams are closed. */
+  async stop(options: { drainMs?: number } = {}): Promise<void> {
+    await Promise.all(
+      this.components.map(async ({ host, link }) => {
+        await host.stop(options);
+        await link.stop();
+      }),
+    );
+  }
+}

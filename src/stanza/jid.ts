@@ -1,0 +1,45 @@
+import jid, { JID } from "@xmpp/jid";
+
+export { JID };
+
+/** Parses a JID string (RFC 7622); throws `JidError` on an empty or malformed address. */
+export function parseJid(address: string): JID {
+  let parsed: JID;
+  try {
+    parsed = jid(address);
+  } catch {
+    throw new JidError(address);
+  }
+  if (!isWellFormed(address, parsed)) throw new JidError(address);
+  return parsed;
+}
+
+// RFC 7622 §3.1: the domainpart is required; a localpart or resourcepart, when its separator
+// is present, must not be empty; the localpart excludes " & ' / : < > @ and spaces (§3.3.1).
+function isWellFormed(address: string, parsed: JID): boolean {
+  if (!parsed.domain || /[\s@/]/.test(parsed.domain)) return false;
+  const slash = address.indexOf("/");
+  const bare = slash === -1 ? address : address.slice(0, slash);
+  if (slash !== -1 && !parsed.resource) return false;
+  const at = bare.indexOf("@");
+  if (at !== -1 && (at === 0 || /["&'/:<>@\s]/.test(bare.slice(0, at)))) return false;
+  return true;
+}
+
+/** Like {@link parseJid} but returns undefined for a missing or malformed address. */
+export function tryParseJid(address: string | undefined): JID | undefined {
+  if (!address) return undefined;
+  try {
+    return parseJid(address);
+  } catch {
+    return undefined;
+  }
+}
+
+export class JidError extends Error {
+  readonly code = "ANNEX_ERR_JID";
+  constructor(address: string) {
+    super(`not a valid JID: ${JSON.stringify(address)}`);
+    this.name = "JidError";
+  }
+}

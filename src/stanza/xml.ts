@@ -1,0 +1,45 @@
+import { Element, createElement, parse } from "ltx";
+
+export { Element };
+
+/** Children accepted by {@link xml}: elements, text, and nothing (skipped). */
+export type XmlChild = Element | string | number | null | undefined | false | XmlChild[];
+
+/**
+ * Builds an element. Attribute values and text are escaped by ltx when serialised,
+ * so no caller can inject markup (unlike string concatenation).
+ * Attributes whose value is undefined or null are left out.
+ */
+export function xml(name: string, attrs?: Record<string, string | number | undefined | null> | null, ...children: XmlChild[]): Element {
+  const clean: Record<string, string> = {};
+  for (const [key, value] of Object.entries(attrs ?? {})) {
+    if (value !== undefined && value !== null) clean[key] = String(value);
+  }
+  const el = createElement(name, clean);
+  appendChildren(el, children);
+  return el;
+}
+
+function appendChildren(el: Element, children: XmlChild[]): void {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    if (Array.isArray(child)) appendChildren(el, child);
+    else if (typeof child === "string" || typeof child === "number") el.t(String(child));
+    else el.cnode(child);
+  }
+}
+
+/** Parses one XML element from a string (throws on malformed XML). */
+export function parseXml(text: string): Element {
+  return parse(text) as Element;
+}
+
+/** The namespace of an element, resolved through its parents (prefixes included). */
+export function namespaceOf(el: Element): string | undefined {
+  return el.getNS();
+}
+
+/** Child elements only (text nodes skipped). */
+export function childElements(el: Element): Element[] {
+  return el.getChildElements();
+}

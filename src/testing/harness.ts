@@ -1,0 +1,79 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { pino } from "pino";
+import type { BuiltinName } from "../builtins/index.js";
+import type { HandlerClass } from "../handlers/metadata.js";
+import { ComponentHost } from "../runtime/host.js";
+import { type Element, parseXml } from "../stanza/xml.js";
+
+export interface HarnessOptions {
+  /** The component's domain; default "component.localhost". */
+  domain?: string;
+  /** The component's `options` as the config file would give them. */
+  options?: unknown;
+  builtins?: Partial<Record<BuiltinName, boolean>>;
+  /** `from` for injected stanzas that have none; default "user@localhost/test". */
+  from?: string;
+  /** A pino level for the component's logs; default "silent". */
+  logLevel?: string;
+  iqTimeoutMs?: number;
+}
+
+/**
+ * Runs a component in-process with no socket (the Fastify inject() model):
+ * `inject(xml)` dispatches a stanza and returns what the component sent while handling it.
+ */
+export class Harness {
+  readonly host: ComponentHost;
+  /** Every stanza the component sent since the harness was made. */
+  readonly sent: Element[] = [];
+  private readonly defaultFrom: string;
+  /** Attributes each send to the inject() whose handling caused it, even when handlers overlap. */
+  private readonly causedBy = new AsyncLocalStorage<Element[]>();
+
+  constructor(component: HandlerClass, options: HarnessOptions = {}) {
+    const domain = options.domain ?? "component.localhost";
+    this.defaultFrom = options.from ?? "user@localhost/test";
+    this.host = new ComponentHost({
+      component,
+      domain,
+      options: options.options,
+      builtins: options.builtins,
+      iqTimeoutMs: options.iqTimeoutMs,
+      log: pino({ level: options.logLevel ?? "silent" }),
+      transport: {
+        send: async (stanza) => {
+          // What a server would receive: the serialised stanza, parsed again.
+          const received = parseXml(stanza.toString());
+          this.sent.push(received);
+          this.causedBy.getStore()?.push(received);
+        },
+      },
+    });
+  }
+
+  get domain(): string {
+    return this.host.domain;
+  }
+
+  start(): Promise<void> {
+    return this.host.start();
+  }
+
+  stop(options: { drainMs?: number } = {}): Promise<void> {
+    return this.host.stop(options);
+  }
+
+  /** Dispatches one stanza (XML text or element) and returns the stanzas its handling sent. */
+  async inject(stanza: string | Element): Promise<Element[]> {
+    const el = typeof stanza === "string" ? parseXml(stanza) : stanza;
+    el.attrs.from ??= this.defaultFrom;
+    el.attrs.to ??= this.domain;
+    const out: Element[] = [];
+    await this.causedBy.run(out, () => this.host.dispatch(el));
+    return out;
+  }
+}
+
+export function createHarness(component: HandlerClass, options?: HarnessOptions): Harness {
+  return new Harness(component, options);
+}

@@ -1,0 +1,190 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { freePort, isListening } from "./ports.js";
+
+const execFileAsync = promisify(execFile);
+
+export const PROSODY_BIN = "/usr/bin/prosody";
+export const PROSODYCTL_BIN = "/usr/bin/prosodyctl";
+
+export class ProsodyMissingError extends Error {
+  readonly code = "ANNEX_ERR_NO_PROSODY";
+  constructor() {
+    super(`Prosody is not installed (${PROSODY_BIN} is missing). Install the Debian package: "apt-get update && apt-get install -y prosody", or run "make deps".`);
+    this.name = "ProsodyMissingError";
+  }
+}
+
+export interface ProsodyComponent {
+  domain: string;
+  secret: string;
+  /** Extra Lua lines inside the Component block. */
+  extra?: string;
+}
+
+export interface ProsodyOptions {
+  /** The VirtualHost for accounts; default "localhost". */
+  host?: string;
+  components?: ProsodyComponent[];
+  users?: { username: string; password: string }[];
+  /** Folder for config, data and log; default a new temporary folder (removed on stop). */
+  dir?: string;
+  /** Fixed ports; default free ones. */
+  ports?: { c2s?: number; component?: number; http?: number };
+  /** Extra Lua appended to the global section. */
+  extraGlobal?: string;
+  /** Extra Lua appended at the end (more hosts or components). */
+  extraHosts?: string;
+  logLevel?: "debug" | "info" | "warn" | "error";
+}
+
+/**
+ * A private Prosody from the Debian package: generated config, free ports, foreground process.
+ * Integration tests and `make demo` use it; nothing here fakes the server.
+ */
+export class ManagedProsody {
+  private process: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly dir: string,
+    readonly configPath: string,
+    readonly host: string,
+    readonly c2sPort: number,
+    readonly componentPort: number,
+    readonly httpPort: number,
+    private readonly ownsDir: boolean,
+  ) {}
+
+  static async start(options: ProsodyOptions = {}): Promise<ManagedProsody> {
+    if (!existsSync(PROSODY_BIN)) throw new ProsodyMissingError();
+    const ownsDir = options.dir === undefined;
+    const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "annex-prosody-")));
+    await mkdir(join(dir, "data"), { recursive: true });
+    await mkdir(join(dir, "certs"), { recursive: true });
+    const host = options.host ?? "localhost";
+    const c2s = options.ports?.c2s ?? (await freePort());
+    const component = options.ports?.component ?? (await freePort());
+    const http = options.ports?.http ?? (await freePort());
+    const configPath = join(dir, "prosody.cfg.lua");
+    await writeFile(configPath, renderConfig({ ...options, dir, host, c2s, component, http }));
+    const prosody = new ManagedProsody(dir, configPath, host, c2s, component, http, ownsDir);
+    for (const user of options.users ?? []) await prosody.register(user.username, user.password);
+    await prosody.launch();
+    return prosody;
+  }
+
+  get logPath(): string {
+    return join(this.dir, "prosody.log");
+  }
+
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
+  /** Creates an account with prosodyctl (works whether or not the server runs). */
+  async register(username: string, password: string, host = this.host): Promise<void> {
+    await execFileAsync(PROSODYCTL_BIN, ["--config", this.configPath, "register", username, host, password]);
+  }
+
+  /** Starts the server process and waits until both the c2s and component ports accept connections. */
+  async launch(timeoutMs = 15_000): Promise<void> {
+    if (this.process) throw new Error("Prosody is already running");
+    const child = spawn(PROSODY_BIN, ["--config", this.configPath, "-F"], { stdio: ["ignore", "ignore", "pipe"] });
+    this.process = child;
+    let stderr = "";
+    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+    let exitCode: number | null | undefined;
+    this.exited = new Promise((resolve) =>
+      child.once("exit", (code) => {
+        exitCode = code;
+        if (this.process === child) this.process = undefined;
+        resolve();
+      }),
+    );
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (exitCode !== undefined) throw new Error(`Prosody exited (code ${exitCode}) before listening:\n${stderr}\n${await this.logTail()}`);
+      if ((await isListening(this.c2sPort)) && (await isListening(this.componentPort))) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await this.kill();
+    throw new Error(`Prosody did not listen on ports ${this.c2sPort}/${this.componentPort} within ${timeoutMs} ms:\n${await this.logTail()}`);
+  }
+
+  /** Graceful stop (SIGTERM), then SIGKILL if it lingers. */
+  async stopProcess(timeoutMs = 5_000): Promise<void> {
+    const child = this.process;
+    if (!child) return;
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  /** Kills the server at once (a crash, for fault tests). */
+  async kill(): Promise<void> {
+    const child = this.process;
+    if (!child) return;
+    child.kill("SIGKILL");
+    await this.exited;
+  }
+
+  /** Stops the server and removes the folder if it made it. */
+  async stop(): Promise<void> {
+    await this.stopProcess();
+    if (this.ownsDir) await rm(this.dir, { recursive: true, force: true });
+  }
+
+  async logTail(lines = 40): Promise<string> {
+    try {
+      return (await readFile(this.logPath, "utf8")).split("\n").slice(-lines).join("\n");
+    } catch {
+      return "(no log)";
+    }
+  }
+}
+
+function lua(value: string): string {
+  return JSON.stringify(value); // a JSON string literal is a valid Lua string literal for our inputs
+}
+
+function renderConfig(o: ProsodyOptions & { dir: string; host: string; c2s: number; component: number; http: number }): string {
+  const root = process.getuid?.() === 0;
+  const components = (o.components ?? [])
+    .map((c) => `Component ${lua(c.domain)}\n  component_secret = ${lua(c.secret)}\n${c.extra ?? ""}`)
+    .join("\n");
+  return `-- Generated by Annex's ManagedProsody; removed when it stops.
+pidfile = ${lua(join(o.dir, "prosody.pid"))}
+data_path = ${lua(join(o.dir, "data"))}
+certificates = ${lua(join(o.dir, "certs"))}
+${root ? 'run_as_root = true\nmodules_disabled = { "posix"; "s2s" }' : 'modules_disabled = { "s2s" }'}
+modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "version"; "time" }
+log = { { levels = { min = ${lua(o.logLevel ?? "info")} }, to = "file", filename = ${lua(join(o.dir, "prosody.log"))} } }
+interfaces = { "127.0.0.1" }
+c2s_ports = { ${o.c2s} }
+c2s_interfaces = { "127.0.0.1" }
+c2s_direct_tls_ports = { }
+legacy_ssl_ports = { }
+s2s_ports = { }
+component_ports = { ${o.component} }
+component_interfaces = { "127.0.0.1" }
+http_ports = { ${o.http} }
+http_interfaces = { "127.0.0.1" }
+https_ports = { }
+authentication = "internal_plain"
+-- Loopback only, for tests and the demo: no TLS certificates are generated.
+allow_unencrypted_plain_auth = true
+c2s_require_encryption = false
+${o.extraGlobal ?? ""}
+
+VirtualHost ${lua(o.host)}
+
+${components}
+${o.extraHosts ?? ""}
+`;
+}

@@ -1,0 +1,54 @@
+// Types for the parts of xmpp.js 0.13 that Annex uses. xmpp.js ships none
+// (https://github.com/xmppjs/xmpp.js/issues/542); these cover only what we call.
+
+declare module "@xmpp/jid" {
+  export class JID {
+    constructor(local: string | undefined, domain: string, resource?: string);
+    local: string;
+    domain: string;
+    resource: string;
+    bare(): JID;
+    equals(other: JID): boolean;
+    toString(unescape?: boolean): string;
+    getLocal(unescape?: boolean): string;
+    getDomain(): string;
+    getResource(): string;
+  }
+  function jid(address: string): JID;
+  function jid(local: string | undefined, domain: string, resource?: string): JID;
+  namespace jid {
+    export { JID };
+  }
+  export default jid;
+}
+
+declare module "@xmpp/component-core" {
+  import type { Element } from "ltx";
+  import type { EventEmitter } from "node:events";
+  import type { Socket } from "node:net";
+
+  export class Component extends EventEmitter {
+    constructor(options: { service: string; domain: string });
+    options: { service: string; domain: string };
+    status: string;
+    socket: Socket | null;
+    parser: { write(data: string): void } | null;
+    root: Element | null;
+    timeout: number;
+    jid: unknown;
+    start(): Promise<void>;
+    stop(): Promise<void>;
+    connect(service: string): Promise<void>;
+    open(options: { domain: string; lang?: string; timeout?: number }): Promise<Element>;
+    send(element: Element): Promise<void>;
+    sendReceive(element: Element, timeout?: number): Promise<Element>;
+    write(data: string): Promise<void>;
+    disconnect(timeout?: number): Promise<void>;
+    authenticate(streamId: string, secret: string): Promise<void>;
+    isStanza(element: Element): boolean;
+    _onData(data: Buffer): void;
+    _status(status: string, ...args: unknown[]): void;
+    _jid(address: string): unknown;
+  }
+  export const xml: (name: string, attrs?: Record<string, unknown> | null, ...children: unknown[]) => Element;
+}

@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { describe, test } from "node:test";
+import { Backoff } from "../../src/connection/backoff.js";
+import { classifyFailure } from "../../src/connection/classify.js";
+import { handshakeDigest } from "../../src/connection/link.js";
+
+describe("handshake (XEP-0114 §3)", () => {
+  test("the digest is SHA-1 over the UTF-8 bytes of stream id + secret", () => {
+    const expected = createHash("sha1").update(Buffer.from("abc123pässwörd€", "utf8")).digest("hex");
+    assert.equal(handshakeDigest("abc123", "pässwörd€"), expected);
+    // @xmpp/component-core 0.13.1 hashes latin1 ("binary"), which differs for this secret.
+    assert.notEqual(handshakeDigest("abc123", "pässwörd€"), createHash("sha1").update("abc123pässwörd€", "binary").digest("hex"));
+  });
+});
+
+describe("failure classification", () => {
+  const classify = (condition: string) => classifyFailure({ condition }, "echo.localhost", "xmpp://127.0.0.1:5347");
+  test("a wrong secret is fatal and points at component_secret, without the secret", () => {
+    const c = classify("not-authorized");
+    assert.equal(c.kind, "fatal");
+    assert.match(c.advice, /secret/);
+    assert.match(c.advice, /component_secret under Component "echo.localhost"/);
+  });
+  test("an unknown component domain is fatal and points at the Component line", () => {
+    const c = classify("host-unknown");
+    assert.equal(c.kind, "fatal");
+    assert.match(c.advice, /add Component "echo.localhost"/);
+  });
+  test("a conflict retries slowly and says how to resolve it", () => {
+    const c = classify("conflict");
+    assert.equal(c.kind, "conflict");
+    assert.match(c.advice, /component_conflict_resolve/);
+  });
+  test("network errors and other stream errors are retried", () => {
+    assert.equal(classifyFailure(Object.assign(new Error("refused"), { code: "ECONNREFUSED" }), "e", "s").kind, "retry");
+    assert.equal(classify("system-shutdown").kind, "retry");
+  });
+});
+
+describe("backoff", () => {
+  test("grows exponentially up to the cap, with full jitter, and resets", () => {
+    const ceilings: number[] = [];
+    const b = new Backoff({ initialMs: 250, maxMs: 30_000, random: () => 0.999999 });
+    for (let i = 0; i < 10; i++) ceilings.push(b.next());
+    assert.deepEqual(ceilings, [249, 499, 999, 1999, 3999, 7999, 15999, 29999, 29999, 29999]);
+    b.reset();
+    assert.equal(b.next(), 249);
+    const low = new Backoff({ initialMs: 250, maxMs: 30_000, random: () => 0 });
+    assert.equal(low.next(), 62, "never below a quarter of the initial delay");
+  });
+});
