@@ -30,14 +30,18 @@ build: node_modules/.package-lock.json
 	rm -rf dist
 	npx tsc -p tsconfig.json
 
+# Node 20's runner takes files, not globs: list the compiled *.test.js files of each suite.
+UNIT_TESTS = $$(find dist/test/unit dist/components -name '*.test.js' | sort)
+INTEGRATION_TESTS = $$(find dist/test/integration -name '*.test.js' | sort)
+
 test: deps build
-	node --test --test-reporter=spec dist/test/unit dist/components dist/test/integration
+	node --test --test-reporter=spec $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
 test-unit: node_modules/.package-lock.json build
-	node --test --test-reporter=spec dist/test/unit dist/components
+	node --test --test-reporter=spec $(UNIT_TESTS)
 
 test-integration: deps build
-	node --test --test-reporter=spec dist/test/integration
+	node --test --test-reporter=spec $(INTEGRATION_TESTS)
 
 demo: deps build
 	node dist/bin/demo.js

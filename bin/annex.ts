@@ -3,4 +3,4 @@ import { runCli } from "annex";
 import { bundled } from "../components/index.js";
 
 // The composition root: the framework's CLI with the bundled components as its catalogue.
-process.exitCode = await runCli(process.argv.slice(2), bundled);
+process.exit(await runCli(process.argv.slice(2), bundled));

@@ -20,3 +20,5 @@ export type { Catalogue } from "./runtime/catalogue.js";
 export { ConfigError } from "./config/errors.js";
 export { runCli, EXIT } from "./cli.js";
 export { ANNEX_VERSION } from "./version.js";
+export { buildForm, parseForm, formValues, formType, parseBoolean, type DataForm, type FormField, type FieldType, type FormType } from "./stanza/forms.js";
+export { parseRsm, buildRsm, buildRsmRequest, NS_RSM, type RsmRequest, type RsmResult } from "./stanza/rsm.js";

@@ -58,6 +58,8 @@ export class ManagedProsody {
     readonly componentPort: number,
     readonly httpPort: number,
     private readonly ownsDir: boolean,
+    /** mod_component listens only when the config has a Component. */
+    private readonly hasComponents: boolean,
   ) {}
 
   static async start(options: ProsodyOptions = {}): Promise<ManagedProsody> {
@@ -72,7 +74,7 @@ export class ManagedProsody {
     const http = options.ports?.http ?? (await freePort());
     const configPath = join(dir, "prosody.cfg.lua");
     await writeFile(configPath, renderConfig({ ...options, dir, host, c2s, component, http }));
-    const prosody = new ManagedProsody(dir, configPath, host, c2s, component, http, ownsDir);
+    const prosody = new ManagedProsody(dir, configPath, host, c2s, component, http, ownsDir, (options.components ?? []).length > 0 || /\bComponent\b/.test(options.extraHosts ?? ""));
     for (const user of options.users ?? []) await prosody.register(user.username, user.password);
     await prosody.launch();
     return prosody;
@@ -109,7 +111,7 @@ export class ManagedProsody {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (exitCode !== undefined) throw new Error(`Prosody exited (code ${exitCode}) before listening:\n${stderr}\n${await this.logTail()}`);
-      if ((await isListening(this.c2sPort)) && (await isListening(this.componentPort))) return;
+      if ((await isListening(this.c2sPort)) && (!this.hasComponents || (await isListening(this.componentPort)))) return;
       await new Promise((r) => setTimeout(r, 50));
     }
     await this.kill();

@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type { ManagedProsody } from "annex/testing";
+import { AnnexProcess, startProsody } from "./support.js";
+
+async function runToExit(config: unknown, files?: Record<string, string>) {
+  const p = await AnnexProcess.start(config, { waitOnline: false, files });
+  const code = await p.exited;
+  return { code, output: p.output };
+}
+
+describe("annex run: bad configuration exits non-zero with a clear message", () => {
+  test("a bad config file: one line per bad field, exit 78", async () => {
+    const { code, output } = await runToExit({ server: { port: 99999 }, components: [{ type: "echo", domain: "echo.localhost" }], extra: true });
+    assert.equal(code, 78);
+    assert.match(output, /the configuration is not valid/);
+    assert.match(output, /server\.port: .*found number 99999/);
+    assert.match(output, /components\[0\]\.secret: expected one of secret, secretFile or secretEnv/);
+    assert.match(output, /\(top level\): unknown key "extra"/);
+  });
+
+  test("a missing secret file names the field and the path, exit 78", async () => {
+    const { code, output } = await runToExit({ components: [{ type: "echo", domain: "echo.localhost", secretFile: "no-such.secret" }] });
+    assert.equal(code, 78);
+    assert.match(output, /components\[0\]\.secretFile: cannot read \/.*\/no-such\.secret \(ENOENT\)/);
+  });
+
+  test("an unknown component type lists the known ones, exit 78", async () => {
+    const { code, output } = await runToExit({ components: [{ type: "ecko", domain: "echo.localhost", secret: "x" }] });
+    assert.equal(code, 78);
+    assert.match(output, /components\[0\]\.type: unknown component type "ecko" \(known: .*echo/);
+  });
+
+  test("a user's own component loads from a module path", async () => {
+    const module = new URL("./fixtures/hello.js", import.meta.url).pathname;
+    const { code, output } = await runToExit({ server: { port: 1 }, components: [{ type: { module }, domain: "hello.localhost", secret: "x", options: { greeting: 5 } }] });
+    // The module loaded and its own option schema ran: a wrong option type is reported with its path.
+    assert.equal(code, 78);
+    assert.match(output, /components\[0\]\.options\.greeting: expected string, found number 5/);
+  });
+});
+
+describe("annex run against a real Prosody", () => {
+  let prosody: ManagedProsody;
+  before(async () => {
+    prosody = await startProsody([{ domain: "echo.localhost", secret: "right-secret" }], []);
+  });
+  after(async () => {
+    await prosody?.stop();
+  });
+
+  test("a wrong secret exits 78 after one attempt, naming the secret and not printing it", async () => {
+    const started = Date.now();
+    const p = await AnnexProcess.start(
+      { server: { port: prosody.componentPort }, components: [{ type: "echo", domain: "echo.localhost", secret: "wrong-secret" }] },
+      { waitOnline: false },
+    );
+    const code = await p.exited;
+    assert.equal(code, 78, p.output);
+    assert.ok(Date.now() - started < 5000);
+    assert.match(p.output, /not-authorized: the server rejected the secret for echo\.localhost: check .*component_secret/);
+    assert.ok(!p.output.includes("wrong-secret"));
+    const attempts = (await prosody.logTail(500)).split("\n").filter((l) => /echo\.localhost:component.*(authenticat|token)/i.test(l));
+    assert.equal(attempts.length, 1, attempts.join("\n"));
+  });
+
+  test("a domain the server does not host exits 78 and says to add the Component line", async () => {
+    const p = await AnnexProcess.start(
+      { server: { port: prosody.componentPort }, components: [{ type: "echo", domain: "other.localhost", secret: "x" }] },
+      { waitOnline: false },
+    );
+    assert.equal(await p.exited, 78, p.output);
+    assert.match(p.output, /host-unknown: .*add Component "other\.localhost"/);
+  });
+
+  test("SIGTERM stops cleanly with exit 0 and closes the stream", async () => {
+    const p = await AnnexProcess.start({ server: { port: prosody.componentPort }, components: [{ type: "echo", domain: "echo.localhost", secret: "right-secret" }] });
+    assert.equal(await p.stop(), 0, p.output);
+    assert.match(p.output, /"msg":"stopping"/);
+  });
+});

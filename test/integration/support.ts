@@ -1,0 +1,113 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { client, type XmppClient } from "@xmpp/client";
+import type { Element } from "annex";
+import { ManagedProsody, type ProsodyComponent } from "annex/testing";
+
+export const ANNEX_BIN = new URL("../../bin/annex.js", import.meta.url).pathname;
+
+/** A user's connection over c2s with every stanza it receives kept for assertions. */
+export class TestClient {
+  readonly received: Element[] = [];
+  private waiters: { match: (el: Element) => boolean; resolve: (el: Element) => void }[] = [];
+
+  private constructor(readonly xmpp: XmppClient) {
+    xmpp.on("stanza", (el: Element) => {
+      this.received.push(el);
+      const w = this.waiters.find((x) => x.match(el));
+      if (w) {
+        this.waiters = this.waiters.filter((x) => x !== w);
+        w.resolve(el);
+      }
+    });
+    xmpp.on("error", () => undefined);
+  }
+
+  static async connect(prosody: ManagedProsody, username: string, password: string, resource = "test"): Promise<TestClient> {
+    const xmpp = client({ service: `xmpp://127.0.0.1:${prosody.c2sPort}`, domain: prosody.host, username, password, resource });
+    xmpp.reconnect.stop();
+    const c = new TestClient(xmpp);
+    await xmpp.start();
+    return c;
+  }
+
+  get jid(): string {
+    return String(this.xmpp.jid);
+  }
+
+  send(el: Element): Promise<void> {
+    return this.xmpp.send(el);
+  }
+
+  /** Resolves with the first stanza (already received or arriving) that matches. */
+  waitFor(match: (el: Element) => boolean, timeoutMs = 5000, what = "stanza"): Promise<Element> {
+    const seen = this.received.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((x) => x.resolve !== done);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      const done = (el: Element) => {
+        clearTimeout(timer);
+        resolve(el);
+      };
+      this.waiters.push({ match, resolve: done });
+    });
+  }
+
+  /** Stanzas received so far that match. */
+  all(match: (el: Element) => boolean): Element[] {
+    return this.received.filter(match);
+  }
+
+  async stop(): Promise<void> {
+    await this.xmpp.stop().catch(() => undefined);
+  }
+}
+
+export const byId = (id: string) => (el: Element) => el.attrs.id === id;
+
+/** `annex run --config` in a child process, as an admin would run it. */
+export class AnnexProcess {
+  output = "";
+  readonly exited: Promise<number | null>;
+
+  private constructor(readonly child: ChildProcess) {
+    child.stdout?.on("data", (d: Buffer) => (this.output += d.toString()));
+    child.stderr?.on("data", (d: Buffer) => (this.output += d.toString()));
+    this.exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+  }
+
+  static async start(config: unknown, options: { waitOnline?: boolean; files?: Record<string, string>; env?: NodeJS.ProcessEnv } = {}): Promise<AnnexProcess> {
+    const dir = await mkdtemp(join(tmpdir(), "annex-run-"));
+    for (const [name, content] of Object.entries(options.files ?? {})) await writeFile(join(dir, name), content);
+    const configPath = join(dir, "annex.config.json");
+    await writeFile(configPath, JSON.stringify(config, null, 2));
+    const child = spawn(process.execPath, [ANNEX_BIN, "run", "--config", configPath], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } });
+    const p = new AnnexProcess(child);
+    if (options.waitOnline !== false) await p.waitForOutput(/all components online/, 10_000);
+    return p;
+  }
+
+  async waitForOutput(pattern: RegExp, timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pattern.test(this.output)) {
+      if (Date.now() > deadline) throw new Error(`annex did not print ${pattern} within ${timeoutMs} ms; output:\n${this.output}`);
+      if (this.child.exitCode !== null) throw new Error(`annex exited (${this.child.exitCode}) before printing ${pattern}; output:\n${this.output}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  /** SIGTERM, and the exit code. */
+  async stop(): Promise<number | null> {
+    if (this.child.exitCode === null) this.child.kill("SIGTERM");
+    return this.exited;
+  }
+}
+
+export async function startProsody(components: ProsodyComponent[], users: { username: string; password: string }[]): Promise<ManagedProsody> {
+  return ManagedProsody.start({ components, users });
+}
