@@ -16,6 +16,7 @@ export type { DiscoInfoResult, DiscoItem } from "./builtins/index.js";
 export type { OnStart, OnStop } from "./runtime/lifecycle.js";
 export { ComponentHost, type HostOptions } from "./runtime/host.js";
 export { Runner } from "./runtime/runner.js";
+export { HostedComponents, type HostedComponent } from "./runtime/hosted.js";
 export type { Catalogue } from "./runtime/catalogue.js";
 export { ConfigError } from "./config/errors.js";
 export { runCli, EXIT } from "./cli.js";

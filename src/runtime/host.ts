@@ -10,6 +10,7 @@ import { HandlerRegistry } from "../handlers/registry.js";
 import { ComponentConfig, Logger } from "../handlers/tokens.js";
 import { xml, type Element } from "../stanza/xml.js";
 import { validateOptions } from "./options.js";
+import { HostedComponents } from "./hosted.js";
 import { hasOnStart, hasOnStop } from "./lifecycle.js";
 
 export interface HostOptions {
@@ -25,6 +26,8 @@ export interface HostOptions {
   transport: Transport;
   builtins?: Partial<Record<BuiltinName, boolean>>;
   iqTimeoutMs?: number;
+  /** The process's list of components, shared by every host of a runner; default: this one alone. */
+  hosted?: HostedComponents;
 }
 
 /**
@@ -49,7 +52,11 @@ export class ComponentHost {
     this.iqCaller = new IqCaller(options.iqTimeoutMs);
     this.sender = new Sender(options.domain, options.transport, this.iqCaller);
 
+    const hosted = options.hosted ?? new HostedComponents();
+    hosted.add({ domain: options.domain, type: this.config.type, identities: this.registry.identities, features: this.registry.features });
+
     const c = rootContainer.createChildContainer();
+    c.register(HostedComponents, { useValue: hosted });
     c.register(Logger as InjectionToken<Logger>, { useValue: this.log as unknown as Logger });
     c.register(ComponentConfig, { useValue: this.config });
     c.register(Sender, { useValue: this.sender });

@@ -4,6 +4,7 @@ import { LinkSupervisor } from "../connection/supervisor.js";
 import type { Element } from "../stanza/xml.js";
 import { type Catalogue, resolveComponentClass } from "./catalogue.js";
 import { ComponentHost } from "./host.js";
+import { HostedComponents } from "./hosted.js";
 
 export interface RunningComponent {
   host: ComponentHost;
@@ -27,6 +28,7 @@ export class Runner {
   /** Resolves types, secrets and options for every entry; throws ConfigError listing what is wrong. */
   static async create(config: LoadedConfig, options: RunnerOptions): Promise<Runner> {
     const components: RunningComponent[] = [];
+    const hosted = new HostedComponents();
     for (const [index, entry] of config.components.entries()) {
       const component = await resolveComponentClass(entry.type, options.catalogue, config.baseDir, index);
       const secret = await resolveSecret(entry, index, config.baseDir);
@@ -41,6 +43,7 @@ export class Runner {
         builtins: entry.builtins,
         log: options.log,
         transport: link,
+        hosted,
       });
       link.on("stanza", (el: Element) => void host.dispatch(el));
       link.on("offline", (reason: string) => host.linkDown(reason));

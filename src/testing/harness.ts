@@ -3,6 +3,7 @@ import { pino } from "pino";
 import type { BuiltinName } from "../builtins/index.js";
 import type { HandlerClass } from "../handlers/metadata.js";
 import { ComponentHost } from "../runtime/host.js";
+import type { HostedComponents } from "../runtime/hosted.js";
 import { type Element, parseXml } from "../stanza/xml.js";
 
 export interface HarnessOptions {
@@ -16,6 +17,8 @@ export interface HarnessOptions {
   /** A pino level for the component's logs; default "silent". */
   logLevel?: string;
   iqTimeoutMs?: number;
+  /** Share one list between harnesses to test a component that lists its siblings. */
+  hosted?: HostedComponents;
 }
 
 /**
@@ -39,6 +42,7 @@ export class Harness {
       options: options.options,
       builtins: options.builtins,
       iqTimeoutMs: options.iqTimeoutMs,
+      hosted: options.hosted,
       log: pino({ level: options.logLevel ?? "silent" }),
       transport: {
         send: async (stanza) => {

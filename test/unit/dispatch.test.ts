@@ -295,3 +295,16 @@ describe("shutdown", () => {
     await assert.rejects(h.host.sender.send(xml("message", { to: from })), { code: "ANNEX_ERR_STOPPING" });
   });
 });
+
+describe("hosted components", () => {
+  test("every host of a process is listed, with its identities and features", async () => {
+    const { HostedComponents } = await import("annex");
+    const hosted = new HostedComponents();
+    createHarness(Rules, { domain: "b.localhost", hosted });
+    const a = createHarness(Rules, { domain: "a.localhost", hosted });
+    const list = a.host.instance(HostedComponents).list();
+    assert.deepEqual(list.map((c) => c.domain), ["a.localhost", "b.localhost"]);
+    assert.equal(list[0]?.identities[0]?.name, "Rules");
+    assert.ok(list[0]?.features.includes(NS_TEST));
+  });
+});
