@@ -31,7 +31,7 @@ build: node_modules/.package-lock.json
 	npx tsc -p tsconfig.json
 
 # Node 20's runner takes files, not globs: list the compiled *.test.js files of each suite.
-UNIT_TESTS = $$(find dist/test/unit dist/components -name '*.test.js' | sort)
+UNIT_TESTS = $$(find dist/test/unit dist/components dist/examples -name '*.test.js' | sort)
 INTEGRATION_TESTS = $$(find dist/test/integration -name '*.test.js' | sort)
 
 test: deps build
