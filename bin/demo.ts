@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
-import { type Catalogue, Runner } from "annex";
+import { type Catalogue, parseConfig, Runner } from "annex";
 import { ManagedProsody } from "annex/testing";
 import { pino } from "pino";
 import { bundled } from "../components/index.js";
@@ -46,15 +46,11 @@ async function main(): Promise<void> {
     users: [{ username: "demo", password }],
   });
   const log = pino({ level: process.env.ANNEX_LOG_LEVEL ?? "warn" });
-  const runner = await Runner.create(
-    {
-      baseDir: DATA,
-      server: { host: "127.0.0.1", port: prosody.componentPort },
-      log: { level: "warn" },
-      components: names.map((n) => ({ type: n, domain: DEMO_COMPONENTS[n]!.domain, secret: secrets[n], options: DEMO_COMPONENTS[n]!.options ?? {}, builtins: {} })),
-    },
-    { catalogue: bundled, log },
-  );
+  const config = parseConfig({
+    server: { host: "127.0.0.1", port: prosody.componentPort },
+    components: names.map((n) => ({ type: n, domain: DEMO_COMPONENTS[n]!.domain, secret: secrets[n], options: DEMO_COMPONENTS[n]!.options ?? {} })),
+  });
+  const runner = await Runner.create({ ...config, baseDir: DATA }, { catalogue: bundled, log });
   let stopping = false;
   const stop = async () => {
     if (stopping) process.exit(1);

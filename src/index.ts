@@ -19,6 +19,8 @@ export { Runner } from "./runtime/runner.js";
 export { HostedComponents, type HostedComponent } from "./runtime/hosted.js";
 export type { Catalogue } from "./runtime/catalogue.js";
 export { ConfigError } from "./config/errors.js";
+export { parseConfig, loadConfigFile } from "./config/load.js";
+export type { AnnexConfig, ComponentEntry } from "./config/schema.js";
 export { runCli, EXIT } from "./cli.js";
 export { ANNEX_VERSION } from "./version.js";
 export { buildForm, parseForm, formValues, formType, parseBoolean, type DataForm, type FormField, type FieldType, type FormType } from "./stanza/forms.js";

@@ -20,6 +20,8 @@ export const ComponentEntrySchema = z
     secretEnv: z.string().min(1).optional(),
     options: z.record(z.string(), z.unknown()).default({}),
     builtins: z.strictObject({ disco: z.boolean(), ping: z.boolean(), version: z.boolean(), time: z.boolean() }).partial().default({}),
+    /** Handlers running at once; beyond, IQ requests get a wait-type resource-constraint. */
+    maxInFlight: z.int().min(1).default(64),
   })
   // `when` makes these run even when other fields are bad, so every problem is reported at once.
   .refine((entry) => secretSources(entry).length > 0, { path: ["secret"], message: "expected one of secret, secretFile or secretEnv", when: () => true })
@@ -34,13 +36,29 @@ function secretSources(entry: unknown): string[] {
   return (["secret", "secretFile", "secretEnv"] as const).filter((k) => (entry as Record<string, unknown>)[k] !== undefined);
 }
 
+const Ms = z.int().min(1);
+
+const ServerSchema = z.strictObject({
+  host: z.string().min(1).default("127.0.0.1"),
+  port: z.int().min(1).max(65535).default(5347),
+  /** Exponential backoff with full jitter for network failures; a conflict retries every conflictRetryMs. */
+  reconnect: z
+    .strictObject({ initialMs: Ms.default(250), maxMs: Ms.default(30_000), stableMs: Ms.default(10_000), conflictRetryMs: Ms.default(60_000) })
+    .default({ initialMs: 250, maxMs: 30_000, stableMs: 10_000, conflictRetryMs: 60_000 }),
+  /** Probe an idle link after intervalMs; no answer within timeoutMs = dead, reconnect. false = off. */
+  keepalive: z.union([z.literal(false), z.strictObject({ intervalMs: Ms.default(30_000), timeoutMs: Ms.default(10_000) })]).default({ intervalMs: 30_000, timeoutMs: 10_000 }),
+  /** Handshake, stream open and close timeout. */
+  timeoutMs: Ms.default(5_000),
+  /** Largest incoming stanza; Prosody's own component limit is 512 KiB. */
+  maxStanzaBytes: z.int().min(1024).default(512 * 1024),
+  /** Outbound bytes that may wait while the server reads slowly; beyond, sends fail with ANNEX_ERR_QUEUE_FULL. */
+  maxQueueBytes: z.int().min(1024).default(4 * 1024 * 1024),
+});
+
 export const ConfigSchema = z.strictObject({
-  server: z
-    .strictObject({
-      host: z.string().min(1).default("127.0.0.1"),
-      port: z.int().min(1).max(65535).default(5347),
-    })
-    .default({ host: "127.0.0.1", port: 5347 }),
+  server: ServerSchema.default(ServerSchema.parse({})),
+  /** How long a stop waits for handlers in flight before closing. */
+  shutdown: z.strictObject({ drainMs: z.int().min(0).default(5_000) }).default({ drainMs: 5_000 }),
   log: z.strictObject({ level: LogLevel.default("info") }).default({ level: "info" }),
   components: z.array(ComponentEntrySchema).min(1, "expected at least one component"),
 });

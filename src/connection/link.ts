@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { StringDecoder } from "node:string_decoder";
 import { Component, xml } from "@xmpp/component-core";
 import type { Element } from "../stanza/xml.js";
+import { AnnexError } from "../dispatch/errors.js";
 
 export interface LinkOptions {
   /** xmpp://host:port of the server's component listener. */
@@ -10,26 +11,72 @@ export interface LinkOptions {
   secret: string;
   /** Handshake / open / close timeout. */
   timeoutMs?: number;
+  /** Largest incoming stanza accepted; Prosody's own component limit is 512 KiB. */
+  maxStanzaBytes?: number;
+  /** Bytes that may wait for the socket when the server reads slowly; beyond, sends are refused. */
+  maxQueueBytes?: number;
 }
+
+export interface LinkCounters {
+  bytesIn: number;
+  bytesOut: number;
+  stanzasIn: number;
+  stanzasOut: number;
+}
+
+interface Queued {
+  data: string;
+  bytes: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export const DEFAULT_MAX_STANZA_BYTES = 512 * 1024;
+export const DEFAULT_MAX_QUEUE_BYTES = 4 * 1024 * 1024;
 
 /**
  * One XEP-0114 connection, built on @xmpp/component-core 0.13.1 with its defects fixed:
  * - input is decoded as a stream, so a UTF-8 character split across TCP reads stays whole
  *   (0.13.1 decodes each chunk alone: `data.toString("utf8")`);
- * - the handshake hashes UTF-8, not latin1, so non-ASCII secrets work (0.13.1 uses "binary").
- * A new link is made for every attempt; the supervisor owns reconnection.
+ * - the handshake hashes UTF-8, not latin1, so non-ASCII secrets work (0.13.1 uses "binary");
+ * - writes honour back-pressure: once the socket's buffer is full, further writes wait in a queue
+ *   bounded in bytes, and are refused past it (0.13.1 ignores write()'s return value);
+ * - an incoming stanza larger than the limit closes the stream with policy-violation (0.13.1 has no cap).
+ * A new link is made for every attempt; the supervisor owns reconnection and keepalive.
  */
 export class ComponentLink extends Component {
+  readonly counters: LinkCounters = { bytesIn: 0, bytesOut: 0, stanzasIn: 0, stanzasOut: 0 };
   private decoder = new StringDecoder("utf8");
   private readonly secret: string;
+  private readonly maxStanzaBytes: number;
+  private readonly maxQueueBytes: number;
+  private bytesSinceElement = 0;
+  private queue: Queued[] = [];
+  private queueBytes = 0;
+  private congested = false;
 
   constructor(options: LinkOptions) {
     super({ service: options.service, domain: options.domain });
     this.secret = options.secret;
+    this.maxStanzaBytes = options.maxStanzaBytes ?? DEFAULT_MAX_STANZA_BYTES;
+    this.maxQueueBytes = options.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES;
     if (options.timeoutMs) this.timeout = options.timeoutMs;
     this.on("open", (header: Element) => {
       this.authenticate(header.attrs.id as string, this.secret).catch((err: unknown) => this.emit("error", err));
     });
+    this.on("element", () => {
+      this.bytesSinceElement = 0;
+    });
+    this.on("stanza", () => this.counters.stanzasIn++);
+    this.on("send", (el: Element) => {
+      if (this.isStanza(el)) this.counters.stanzasOut++;
+    });
+    this.on("disconnect", () => this.failQueued(new AnnexError("ANNEX_ERR_LINK_DOWN", "the link to the server went down")));
+  }
+
+  /** Bytes waiting for the socket (our queue plus the socket's own buffer). */
+  get queuedBytes(): number {
+    return this.queueBytes + (this.socket?.writableLength ?? 0);
   }
 
   override async connect(service: string): Promise<void> {
@@ -40,6 +87,15 @@ export class ComponentLink extends Component {
   }
 
   override _onData(data: Buffer): void {
+    this.counters.bytesIn += data.length;
+    this.bytesSinceElement += data.length;
+    if (this.bytesSinceElement > this.maxStanzaBytes) {
+      this.bytesSinceElement = 0;
+      this.emit("error", Object.assign(new Error(`an incoming stanza exceeds ${this.maxStanzaBytes} bytes`), { condition: "policy-violation" }));
+      // RFC 6120 §4.9.3.14: policy-violation, then close the stream.
+      void this._streamError("policy-violation");
+      return;
+    }
     const text = this.decoder.write(data);
     if (!text) return;
     this.emit("input", text);
@@ -53,6 +109,56 @@ export class ComponentLink extends Component {
     if (reply.name !== "handshake") throw new Error(`unexpected reply to the handshake: <${reply.name}/>`);
     this._jid(this.options.domain);
     this._status("online", this.jid);
+  }
+
+  override write(data: string): Promise<void> {
+    // RFC 6120 §4.4: nothing more is sent once our closing tag is out.
+    if (this.status === "closing") return Promise.reject(new AnnexError("ANNEX_ERR_LINK_DOWN", "the stream is closing"));
+    const socket = this.socket;
+    if (!socket) return Promise.reject(new AnnexError("ANNEX_ERR_LINK_DOWN", "not connected"));
+    const bytes = Buffer.byteLength(data);
+    if (!this.congested && this.queue.length === 0) return this.writeNow(data, bytes);
+    if (this.queueBytes + bytes > this.maxQueueBytes) {
+      return Promise.reject(new AnnexError("ANNEX_ERR_QUEUE_FULL", `the server is not reading: ${this.queueBytes} bytes already wait to be sent (limit ${this.maxQueueBytes})`));
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ data, bytes, resolve, reject });
+      this.queueBytes += bytes;
+    });
+  }
+
+  private writeNow(data: string, bytes: number): Promise<void> {
+    const socket = this.socket;
+    if (!socket) return Promise.reject(new AnnexError("ANNEX_ERR_LINK_DOWN", "not connected"));
+    return new Promise((resolve, reject) => {
+      const flushed = socket.write(data, (err) => {
+        if (err) return reject(err);
+        this.counters.bytesOut += bytes;
+        this.emit("output", data);
+        resolve();
+      });
+      if (!flushed) {
+        this.congested = true;
+        socket.once("drain", () => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.congested = false;
+    while (!this.congested && this.queue.length > 0) {
+      const next = this.queue.shift() as Queued;
+      this.queueBytes -= next.bytes;
+      this.writeNow(next.data, next.bytes).then(next.resolve, next.reject);
+    }
+  }
+
+  private failQueued(err: Error): void {
+    const queued = this.queue;
+    this.queue = [];
+    this.queueBytes = 0;
+    this.congested = false;
+    for (const q of queued) q.reject(err);
   }
 }
 

@@ -5,7 +5,8 @@ import type { Transport } from "../dispatch/sender.js";
 import type { Element } from "../stanza/xml.js";
 import { Backoff } from "./backoff.js";
 import { type ClassifiedFailure, classifyFailure } from "./classify.js";
-import { ComponentLink } from "./link.js";
+import { Keepalive, type KeepaliveOptions, DEFAULT_KEEPALIVE } from "./keepalive.js";
+import { ComponentLink, type LinkCounters } from "./link.js";
 
 export type LinkState = "idle" | "connecting" | "online" | "backing-off" | "stopped" | "failed";
 
@@ -21,6 +22,17 @@ export interface SupervisorOptions {
   /** An online period this long resets the backoff. */
   stableMs?: number;
   timeoutMs?: number;
+  /** Half-open detection; `false` switches it off. */
+  keepalive?: KeepaliveOptions | false;
+  maxStanzaBytes?: number;
+  maxQueueBytes?: number;
+}
+
+export interface LinkStats extends LinkCounters {
+  state: LinkState;
+  reconnects: number;
+  lastError: string | undefined;
+  queuedBytes: number;
 }
 
 export class FatalLinkError extends Error {
@@ -43,6 +55,9 @@ export class LinkSupervisor extends EventEmitter implements Transport {
   private link: ComponentLink | undefined;
   private timer: NodeJS.Timeout | undefined;
   private onlineSince = 0;
+  private keepalive: Keepalive | undefined;
+  /** Counters of links that are gone, so stats cover the process's life. */
+  private readonly past: LinkCounters = { bytesIn: 0, bytesOut: 0, stanzasIn: 0, stanzasOut: 0 };
   private readonly backoff: Backoff;
   private readonly log: Logger;
 
@@ -74,6 +89,20 @@ export class LinkSupervisor extends EventEmitter implements Transport {
     return ready;
   }
 
+  stats(): LinkStats {
+    const live = this.link?.counters ?? { bytesIn: 0, bytesOut: 0, stanzasIn: 0, stanzasOut: 0 };
+    return {
+      state: this.state,
+      reconnects: this.reconnects,
+      lastError: this.lastError,
+      queuedBytes: this.link?.queuedBytes ?? 0,
+      bytesIn: this.past.bytesIn + live.bytesIn,
+      bytesOut: this.past.bytesOut + live.bytesOut,
+      stanzasIn: this.past.stanzasIn + live.stanzasIn,
+      stanzasOut: this.past.stanzasOut + live.stanzasOut,
+    };
+  }
+
   async send(stanza: Element): Promise<void> {
     const link = this.link;
     if (this.state !== "online" || !link) throw errors.linkDown(`not online (state ${this.state})`);
@@ -83,9 +112,10 @@ export class LinkSupervisor extends EventEmitter implements Transport {
   /** Closes the stream (</stream:stream>) and stops reconnecting. */
   async stop(): Promise<void> {
     clearTimeout(this.timer);
+    this.keepalive?.stop();
     const link = this.link;
     this.setState("stopped");
-    this.link = undefined;
+    if (link) this.retire(link);
     if (link && link.status !== "offline") {
       try {
         await link.stop();
@@ -98,14 +128,18 @@ export class LinkSupervisor extends EventEmitter implements Transport {
   private async attempt(): Promise<void> {
     if (this.state === "stopped" || this.state === "failed") return;
     this.setState("connecting");
-    const { domain, secret, timeoutMs } = this.options;
-    const link = new ComponentLink({ service: this.service, domain, secret, timeoutMs });
+    const { domain, secret, timeoutMs, maxStanzaBytes, maxQueueBytes } = this.options;
+    const link = new ComponentLink({ service: this.service, domain, secret, timeoutMs, maxStanzaBytes, maxQueueBytes });
     this.link = link;
     let failure: unknown;
     link.on("error", (err: unknown) => {
       failure ??= err;
     });
-    link.on("stanza", (el: Element) => this.emit("stanza", el));
+    link.on("input", () => this.keepalive?.sawInput());
+    link.on("stanza", (el: Element) => {
+      if (this.keepalive?.isOwnProbe(el)) return;
+      this.emit("stanza", el);
+    });
     link.on("disconnect", () => {
       if (this.link === link && this.state === "online") this.dropped(failure ?? new Error("connection closed"));
     });
@@ -113,21 +147,42 @@ export class LinkSupervisor extends EventEmitter implements Transport {
       await link.start();
     } catch (err) {
       if (this.link !== link) return;
-      this.link = undefined;
+      this.retire(link);
       link.removeAllListeners("disconnect");
-      void link.stop().catch(() => undefined);
+      link.socket?.destroy();
       return this.failed(failure ?? err);
     }
     if (this.link !== link) return;
     failure = undefined;
     this.onlineSince = Date.now();
+    this.startKeepalive(link);
     this.setState("online");
     this.log.info({ service: this.service, reconnects: this.reconnects }, "online");
     this.emit("online");
   }
 
+  private startKeepalive(link: ComponentLink): void {
+    const options = this.options.keepalive ?? DEFAULT_KEEPALIVE;
+    if (options === false) return;
+    this.keepalive?.stop();
+    this.keepalive = new Keepalive(this.options.domain, options, (probe) => link.send(probe), (silentMs) => {
+      if (this.link !== link) return;
+      this.log.warn({ silentMs }, "the server stopped answering (half-open link?): reconnecting");
+      // The socket may never report the failure itself: end it here.
+      link.socket?.destroy(Object.assign(new Error(`no answer to a keepalive probe for ${silentMs} ms`), { code: "ETIMEDOUT" }));
+    });
+    this.keepalive.start();
+  }
+
+  /** Forgets the current link, keeping its counters. */
+  private retire(link: ComponentLink): void {
+    for (const key of Object.keys(this.past) as (keyof LinkCounters)[]) this.past[key] += link.counters[key];
+    if (this.link === link) this.link = undefined;
+  }
+
   private dropped(err: unknown): void {
-    this.link = undefined;
+    this.keepalive?.stop();
+    if (this.link) this.retire(this.link);
     if (Date.now() - this.onlineSince >= (this.options.stableMs ?? 10_000)) this.backoff.reset();
     this.emit("offline", err instanceof Error ? err.message : String(err));
     this.failed(err);

@@ -16,7 +16,19 @@ export interface DispatcherDeps {
   iqCaller: IqCaller;
   config: ComponentConfig;
   log: Logger;
+  /** Handlers allowed to run at once; beyond, IQ requests get resource-constraint (default 64). */
+  maxInFlight?: number;
+  /** Told about every handler run and every error sent (metrics). */
+  observer?: DispatchObserver;
 }
+
+export interface DispatchObserver {
+  handled?(route: string, kind: string, seconds: number, outcome: "ok" | "error"): void;
+  errorSent?(condition: string): void;
+  overloaded?(kind: string): void;
+}
+
+export const DEFAULT_MAX_IN_FLIGHT = 64;
 
 type HandlerResult = Element | Element[] | undefined | void;
 
@@ -36,12 +48,31 @@ export class Dispatcher {
 
   /** Handles one received stanza; resolves when its handler (and reply) are done. Never rejects. */
   dispatch(stanza: Element): Promise<void> {
+    if (this.inFlight.size >= (this.deps.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT) && !isResponse(stanza)) return this.overloaded(stanza);
     const task = this.handle(stanza).catch((err: unknown) => {
       this.deps.log.error({ err, stanza: stanza.toString() }, "dispatch failed");
     });
     this.inFlight.add(task);
     void task.finally(() => this.inFlight.delete(task));
     return task;
+  }
+
+  /**
+   * Too many handlers running: answer an IQ request at once with a wait-type resource-constraint
+   * (RFC 6120 §8.3.3.18; the sender may retry later) instead of queueing it; drop other stanzas.
+   */
+  private async overloaded(stanza: Element): Promise<void> {
+    this.deps.observer?.overloaded?.(stanza.name);
+    const type = stanza.attrs.type as string | undefined;
+    const from = stanza.attrs.from as string | undefined;
+    if (stanza.name !== "iq" || (type !== "get" && type !== "set") || !from) {
+      this.deps.log.debug({ kind: stanza.name, from }, "overloaded: dropped");
+      return;
+    }
+    const error = new StanzaError("resource-constraint", { type: "wait", text: "too many requests in progress; retry later" });
+    const reply = xml("iq", { type: "error", id: stanza.attrs.id as string | undefined, from: (stanza.attrs.to as string | undefined) ?? this.deps.config.domain, to: from }, error.toElement());
+    this.deps.observer?.errorSent?.(error.condition);
+    await this.deps.sender.send(reply).catch((err: unknown) => this.deps.log.debug({ err }, "could not send resource-constraint"));
   }
 
   /** From now on IQ requests are answered service-unavailable and other stanzas dropped (shutdown). */
@@ -127,6 +158,7 @@ export class Dispatcher {
       // Never answer an error with an error (RFC 6120 §8.3.1).
       if (incoming.type === "error") return;
       const reply = xml(stanza.name, { type: "error", id: incoming.id, from: incoming.to.toString(), to: incoming.from.toString() }, error.toElement());
+      this.deps.observer?.errorSent?.(error.condition);
       await this.deps.sender.send(reply);
       return;
     }
@@ -137,7 +169,16 @@ export class Dispatcher {
     const instance = this.deps.instanceOf(route.owner) as Record<string | symbol, (arg: Incoming) => unknown>;
     const method = instance[route.method];
     if (typeof method !== "function") throw new Error(`${route.owner.name}.${String(route.method)} is not a method`);
-    return (await method.call(instance, incoming)) as HandlerResult;
+    const started = process.hrtime.bigint();
+    let outcome: "ok" | "error" = "error";
+    try {
+      const result = (await method.call(instance, incoming)) as HandlerResult;
+      outcome = "ok";
+      return result;
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.deps.observer?.handled?.(`${route.owner.name}.${String(route.method)}`, route.kind, seconds, outcome);
+    }
   }
 
   private toStanzaError(err: unknown, incoming: Incoming, route: Route): StanzaError {
@@ -150,9 +191,14 @@ export class Dispatcher {
   }
 
   private async replyIqError(iq: IncomingIq, error: StanzaError): Promise<void> {
+    this.deps.observer?.errorSent?.(error.condition);
     const reply = xml("iq", { type: "error", id: iq.id, from: iq.to.toString(), to: iq.from.toString() }, error.toElement());
     await this.deps.sender.send(reply);
   }
+}
+
+function isResponse(stanza: Element): boolean {
+  return stanza.name === "iq" && (stanza.attrs.type === "result" || stanza.attrs.type === "error");
 }
 
 function firstElement(payload: HandlerResult): Element | null {

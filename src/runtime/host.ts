@@ -2,7 +2,7 @@ import "reflect-metadata";
 import type { Logger as PinoLogger } from "pino";
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from "tsyringe";
 import { type BuiltinName, builtinClasses, DiscoCatalog } from "../builtins/index.js";
-import { Dispatcher } from "../dispatch/dispatcher.js";
+import { type DispatchObserver, Dispatcher } from "../dispatch/dispatcher.js";
 import { IqCaller } from "../dispatch/iq-caller.js";
 import { Sender, type Transport } from "../dispatch/sender.js";
 import type { HandlerClass } from "../handlers/metadata.js";
@@ -26,6 +26,9 @@ export interface HostOptions {
   transport: Transport;
   builtins?: Partial<Record<BuiltinName, boolean>>;
   iqTimeoutMs?: number;
+  /** Handlers allowed to run at once for this component. */
+  maxInFlight?: number;
+  observer?: DispatchObserver;
   /** The process's list of components, shared by every host of a runner; default: this one alone. */
   hosted?: HostedComponents;
 }
@@ -74,6 +77,8 @@ export class ComponentHost {
       iqCaller: this.iqCaller,
       config: this.config,
       log: this.log as unknown as Logger,
+      maxInFlight: options.maxInFlight,
+      observer: options.observer,
     });
   }
 

@@ -14,8 +14,6 @@ export interface RunningComponent {
 export interface RunnerOptions {
   catalogue: Catalogue;
   log: Logger;
-  /** Passed to every link (tests shorten these). */
-  link?: { backoff?: { initialMs?: number; maxMs?: number }; conflictRetryMs?: number; timeoutMs?: number };
 }
 
 /** Runs every component of a config: one host and one supervised link each. */
@@ -23,6 +21,7 @@ export class Runner {
   private constructor(
     readonly components: RunningComponent[],
     private readonly log: Logger,
+    private readonly drainMs: number,
   ) {}
 
   /** Resolves types, secrets and options for every entry; throws ConfigError listing what is wrong. */
@@ -33,7 +32,21 @@ export class Runner {
       const component = await resolveComponentClass(entry.type, options.catalogue, config.baseDir, index);
       const secret = await resolveSecret(entry, index, config.baseDir);
       const log = options.log.child({ component: entry.domain });
-      const link = new LinkSupervisor({ host: config.server.host, port: config.server.port, domain: entry.domain, secret, log, ...options.link });
+      const { server } = config;
+      const link = new LinkSupervisor({
+        host: server.host,
+        port: server.port,
+        domain: entry.domain,
+        secret,
+        log,
+        backoff: { initialMs: server.reconnect.initialMs, maxMs: server.reconnect.maxMs },
+        stableMs: server.reconnect.stableMs,
+        conflictRetryMs: server.reconnect.conflictRetryMs,
+        keepalive: server.keepalive,
+        timeoutMs: server.timeoutMs,
+        maxStanzaBytes: server.maxStanzaBytes,
+        maxQueueBytes: server.maxQueueBytes,
+      });
       const host = new ComponentHost({
         component,
         domain: entry.domain,
@@ -41,6 +54,7 @@ export class Runner {
         options: entry.options,
         optionsPath: `components[${index}].options`,
         builtins: entry.builtins,
+        maxInFlight: entry.maxInFlight,
         log: options.log,
         transport: link,
         hosted,
@@ -49,7 +63,7 @@ export class Runner {
       link.on("offline", (reason: string) => host.linkDown(reason));
       components.push({ host, link });
     }
-    return new Runner(components, options.log);
+    return new Runner(components, options.log, config.shutdown.drainMs);
   }
 
   /** Starts every component and connects it; rejects with FatalLinkError if one can never connect. */
@@ -63,7 +77,7 @@ export class Runner {
   async stop(options: { drainMs?: number } = {}): Promise<void> {
     await Promise.all(
       this.components.map(async ({ host, link }) => {
-        await host.stop(options);
+        await host.stop({ drainMs: options.drainMs ?? this.drainMs });
         await link.stop();
       }),
     );

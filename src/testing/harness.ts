@@ -17,6 +17,7 @@ export interface HarnessOptions {
   /** A pino level for the component's logs; default "silent". */
   logLevel?: string;
   iqTimeoutMs?: number;
+  maxInFlight?: number;
   /** Share one list between harnesses to test a component that lists its siblings. */
   hosted?: HostedComponents;
 }
@@ -43,6 +44,7 @@ export class Harness {
       builtins: options.builtins,
       iqTimeoutMs: options.iqTimeoutMs,
       hosted: options.hosted,
+      maxInFlight: options.maxInFlight,
       log: pino({ level: options.logLevel ?? "silent" }),
       transport: {
         send: async (stanza) => {

@@ -49,6 +49,7 @@ declare module "@xmpp/component-core" {
     _onData(data: Buffer): void;
     _status(status: string, ...args: unknown[]): void;
     _jid(address: string): unknown;
+    _streamError(condition: string): Promise<void>;
   }
   export const xml: (name: string, attrs?: Record<string, unknown> | null, ...children: unknown[]) => Element;
 }

@@ -23,7 +23,12 @@ function configErrorLines(fn: () => unknown): string[] {
 describe("config file", () => {
   test("a valid file gets defaults for server and log", () => {
     const config = parseConfig({ components: [{ type: "echo", domain: "echo.localhost", secret: "s" }] });
-    assert.deepEqual(config.server, { host: "127.0.0.1", port: 5347 });
+    assert.equal(config.server.host, "127.0.0.1");
+    assert.equal(config.server.port, 5347);
+    assert.deepEqual(config.server.reconnect, { initialMs: 250, maxMs: 30_000, stableMs: 10_000, conflictRetryMs: 60_000 });
+    assert.deepEqual(config.server.keepalive, { intervalMs: 30_000, timeoutMs: 10_000 });
+    assert.equal(config.server.maxStanzaBytes, 512 * 1024);
+    assert.equal(config.components[0]?.maxInFlight, 64);
     assert.equal(config.log.level, "info");
     assert.deepEqual(config.components[0]?.options, {});
   });
