@@ -1,0 +1,164 @@
+import {
+  ageCutoff,
+  type FeedItem,
+  type FeedStore,
+  generatedId,
+  type NewItem,
+  NodeFullError,
+  type Page,
+  type PageRequest,
+  type PublishResult,
+  type Retention,
+  type StoredSubscription,
+  UnknownItemError,
+} from "./store.js";
+
+/** A node's items, kept sorted by seq (publish order), with an id index. */
+class NodeItems {
+  readonly list: FeedItem[] = [];
+  readonly byId = new Map<string, FeedItem>();
+
+  /** Index of the first item whose seq is >= seq (binary search). */
+  lowerBound(seq: number): number {
+    let lo = 0;
+    let hi = this.list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.list[mid]!.seq < seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  remove(id: string): boolean {
+    const item = this.byId.get(id);
+    if (!item) return false;
+    this.byId.delete(id);
+    this.list.splice(this.lowerBound(item.seq), 1);
+    return true;
+  }
+
+  removeOldest(n: number): number {
+    const gone = this.list.splice(0, Math.max(0, n));
+    for (const item of gone) this.byId.delete(item.id);
+    return gone.length;
+  }
+}
+
+/** Keeps everything in process memory: for tests and throw-away feeds. Nothing survives a restart. */
+export class MemoryStore implements FeedStore {
+  readonly kind = "memory";
+  private readonly nodes = new Map<string, NodeItems>();
+  private readonly subs = new Map<string, Set<string>>();
+  private seq = 0;
+
+  async init(): Promise<void> {}
+
+  async publish(node: string, item: NewItem, retention: Retention = {}): Promise<PublishResult> {
+    const items = this.items(node);
+    const now = item.published ?? Date.now();
+    let evicted = this.trimNow(items, { maxAgeMs: retention.maxAgeMs }, now);
+    const replaced = item.id !== undefined && items.byId.has(item.id);
+    if (!replaced && retention.rejectWhenFull && retention.maxItems !== undefined && items.list.length >= retention.maxItems) {
+      throw new NodeFullError(node, retention.maxItems);
+    }
+    const seq = ++this.seq;
+    const stored: FeedItem = { node, id: item.id ?? generatedId(seq), payload: item.payload, publisher: item.publisher, published: now, seq };
+    if (replaced) items.remove(stored.id);
+    items.list.push(stored);
+    items.byId.set(stored.id, stored);
+    evicted += this.trimNow(items, { maxItems: retention.maxItems }, now);
+    return { item: stored, replaced, evicted };
+  }
+
+  async getItems(node: string, ids: string[]): Promise<FeedItem[]> {
+    const items = this.items(node);
+    const found = [...new Set(ids)].map((id) => items.byId.get(id)).filter((x): x is FeedItem => x !== undefined);
+    return found.sort((a, b) => a.seq - b.seq);
+  }
+
+  async page(node: string, request: PageRequest): Promise<Page> {
+    const { list, byId } = this.items(node);
+    const count = list.length;
+    const max = Math.max(0, request.max);
+    const positionOf = (id: string) => {
+      const item = byId.get(id);
+      if (!item) throw new UnknownItemError(node, id);
+      return this.items(node).lowerBound(item.seq);
+    };
+    let start: number;
+    let end: number;
+    if (request.after !== undefined) {
+      start = positionOf(request.after) + 1;
+      end = Math.min(count, start + max);
+    } else if (request.before !== undefined) {
+      end = request.before === true ? count : positionOf(request.before);
+      start = Math.max(0, end - max);
+    } else {
+      start = Math.min(count, request.index ?? 0);
+      end = Math.min(count, start + max);
+    }
+    return { items: list.slice(start, end), count, firstIndex: start };
+  }
+
+  async latest(node: string): Promise<FeedItem | undefined> {
+    return this.items(node).list.at(-1);
+  }
+
+  async count(node: string): Promise<number> {
+    return this.items(node).list.length;
+  }
+
+  async retract(node: string, id: string): Promise<boolean> {
+    return this.items(node).remove(id);
+  }
+
+  async purge(node: string): Promise<number> {
+    const items = this.items(node);
+    return items.removeOldest(items.list.length);
+  }
+
+  async trim(node: string, retention: Retention, now = Date.now()): Promise<number> {
+    return this.trimNow(this.items(node), retention, now);
+  }
+
+  async addSubscription(node: string, jid: string): Promise<boolean> {
+    const set = this.subs.get(node) ?? new Set();
+    this.subs.set(node, set);
+    if (set.has(jid)) return false;
+    set.add(jid);
+    return true;
+  }
+
+  async removeSubscription(node: string, jid: string): Promise<boolean> {
+    return this.subs.get(node)?.delete(jid) ?? false;
+  }
+
+  async subscriptions(node?: string): Promise<StoredSubscription[]> {
+    const out: StoredSubscription[] = [];
+    for (const [n, jids] of this.subs) if (node === undefined || n === node) for (const jid of jids) out.push({ node: n, jid });
+    return out.sort((a, b) => a.node.localeCompare(b.node) || a.jid.localeCompare(b.jid));
+  }
+
+  async close(): Promise<void> {}
+
+  private items(node: string): NodeItems {
+    let items = this.nodes.get(node);
+    if (!items) {
+      items = new NodeItems();
+      this.nodes.set(node, items);
+    }
+    return items;
+  }
+
+  private trimNow(items: NodeItems, retention: Retention, now: number): number {
+    let removed = 0;
+    const cutoff = ageCutoff(retention, now);
+    if (cutoff !== undefined) {
+      // Publish times normally grow with seq, but a publisher may give its own; check every item.
+      for (const item of items.list.filter((i) => i.published < cutoff)) if (items.remove(item.id)) removed++;
+    }
+    if (retention.maxItems !== undefined) removed += items.removeOldest(items.list.length - retention.maxItems);
+    return removed;
+  }
+}

@@ -1,0 +1,197 @@
+import pg from "pg";
+import {
+  ageCutoff,
+  type FeedItem,
+  type FeedStore,
+  generatedId,
+  type NewItem,
+  NodeFullError,
+  type Page,
+  type PageRequest,
+  type PublishResult,
+  type Retention,
+  type StoredSubscription,
+  UnknownItemError,
+} from "./store.js";
+
+const SCHEMA = `
+CREATE SEQUENCE IF NOT EXISTS feed_item_seq;
+CREATE TABLE IF NOT EXISTS feed_items (
+  node TEXT NOT NULL, id TEXT NOT NULL, seq BIGINT NOT NULL, publisher TEXT NOT NULL,
+  published BIGINT NOT NULL, payload TEXT NOT NULL, PRIMARY KEY (node, id));
+CREATE UNIQUE INDEX IF NOT EXISTS feed_items_order ON feed_items (node, seq);
+CREATE TABLE IF NOT EXISTS feed_subscriptions (node TEXT NOT NULL, jid TEXT NOT NULL, PRIMARY KEY (node, jid));
+`;
+
+interface Row {
+  node: string;
+  id: string;
+  seq: string;
+  publisher: string;
+  published: string;
+  payload: string;
+}
+
+// BIGINT comes back as a string; our seqs and times fit in a double.
+function toItem(row: Row): FeedItem {
+  return { node: row.node, id: row.id, seq: Number(row.seq), publisher: row.publisher, published: Number(row.published), payload: row.payload };
+}
+
+type Query = (text: string, values?: unknown[]) => Promise<pg.QueryResult>;
+
+/**
+ * PostgreSQL, so several feed processes can serve one set of nodes. A publish is one transaction
+ * that locks the node (advisory lock) so retention and "node full" see a consistent count, and is
+ * acknowledged after COMMIT (synchronous_commit is on by default).
+ */
+export class PostgresStore implements FeedStore {
+  readonly kind = "postgres";
+  private readonly pool: pg.Pool;
+
+  constructor(url: string) {
+    this.pool = new pg.Pool({ connectionString: url, max: 4 });
+    // An idle client's error (server restart) must not crash the process; the next query reports it.
+    this.pool.on("error", () => undefined);
+  }
+
+  async init(): Promise<void> {
+    await this.transaction(async (q) => {
+      // Two processes starting at once must not race on CREATE … IF NOT EXISTS.
+      await q("SELECT pg_advisory_xact_lock(hashtext('annex-feed-schema'))");
+      await q(SCHEMA);
+    });
+  }
+
+  async publish(node: string, item: NewItem, retention: Retention = {}): Promise<PublishResult> {
+    const now = item.published ?? Date.now();
+    return this.transaction(async (q) => {
+      await q("SELECT pg_advisory_xact_lock(hashtext($1))", [`annex-feed:${node}`]);
+      let evicted = await this.trimWith(q, node, { maxAgeMs: retention.maxAgeMs }, now);
+      const replaced = item.id !== undefined && (await q("SELECT 1 FROM feed_items WHERE node = $1 AND id = $2", [node, item.id])).rowCount! > 0;
+      if (!replaced && retention.rejectWhenFull && retention.maxItems !== undefined && (await this.countWith(q, node)) >= retention.maxItems) {
+        throw new NodeFullError(node, retention.maxItems);
+      }
+      const seq = Number((await q("SELECT nextval('feed_item_seq') AS seq")).rows[0].seq);
+      const stored: FeedItem = { node, id: item.id ?? generatedId(seq), payload: item.payload, publisher: item.publisher, published: now, seq };
+      await q(
+        `INSERT INTO feed_items (node, id, seq, publisher, published, payload) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (node, id) DO UPDATE SET seq = EXCLUDED.seq, publisher = EXCLUDED.publisher, published = EXCLUDED.published, payload = EXCLUDED.payload`,
+        [node, stored.id, seq, stored.publisher, now, stored.payload],
+      );
+      evicted += await this.trimWith(q, node, { maxItems: retention.maxItems }, now);
+      return { item: stored, replaced, evicted };
+    });
+  }
+
+  async getItems(node: string, ids: string[]): Promise<FeedItem[]> {
+    const { rows } = await this.pool.query("SELECT * FROM feed_items WHERE node = $1 AND id = ANY($2) ORDER BY seq", [node, [...new Set(ids)]]);
+    return (rows as Row[]).map(toItem);
+  }
+
+  async page(node: string, request: PageRequest): Promise<Page> {
+    const max = Math.max(0, request.max);
+    // One snapshot for the count and the page, so <count> and <first index> agree with the items.
+    return this.transaction(async (q) => {
+      const count = await this.countWith(q, node);
+      const seqOf = async (id: string) => {
+        const { rows } = await q("SELECT seq FROM feed_items WHERE node = $1 AND id = $2", [node, id]);
+        if (rows.length === 0) throw new UnknownItemError(node, id);
+        return Number(rows[0].seq);
+      };
+      const countBefore = async (seq: number) => Number((await q("SELECT count(*) AS n FROM feed_items WHERE node = $1 AND seq < $2", [node, seq])).rows[0].n);
+      if (request.after !== undefined) {
+        const seq = await seqOf(request.after);
+        const { rows } = await q("SELECT * FROM feed_items WHERE node = $1 AND seq > $2 ORDER BY seq ASC LIMIT $3", [node, seq, max]);
+        return { items: (rows as Row[]).map(toItem), count, firstIndex: (await countBefore(seq)) + 1 };
+      }
+      if (request.before !== undefined) {
+        const seq = request.before === true ? Number.MAX_SAFE_INTEGER : await seqOf(request.before);
+        const { rows } = await q("SELECT * FROM feed_items WHERE node = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3", [node, seq, max]);
+        const items = (rows as Row[]).map(toItem).reverse();
+        const before = request.before === true ? count : await countBefore(seq);
+        return { items, count, firstIndex: before - items.length };
+      }
+      const index = Math.min(count, request.index ?? 0);
+      const { rows } = await q("SELECT * FROM feed_items WHERE node = $1 ORDER BY seq ASC LIMIT $2 OFFSET $3", [node, max, index]);
+      return { items: (rows as Row[]).map(toItem), count, firstIndex: index };
+    }, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  }
+
+  async latest(node: string): Promise<FeedItem | undefined> {
+    const { rows } = await this.pool.query("SELECT * FROM feed_items WHERE node = $1 ORDER BY seq DESC LIMIT 1", [node]);
+    return rows[0] ? toItem(rows[0] as Row) : undefined;
+  }
+
+  async count(node: string): Promise<number> {
+    return this.countWith((t, v) => this.pool.query(t, v), node);
+  }
+
+  async retract(node: string, id: string): Promise<boolean> {
+    return ((await this.pool.query("DELETE FROM feed_items WHERE node = $1 AND id = $2", [node, id])).rowCount ?? 0) > 0;
+  }
+
+  async purge(node: string): Promise<number> {
+    return (await this.pool.query("DELETE FROM feed_items WHERE node = $1", [node])).rowCount ?? 0;
+  }
+
+  async trim(node: string, retention: Retention, now = Date.now()): Promise<number> {
+    return this.transaction(async (q) => {
+      await q("SELECT pg_advisory_xact_lock(hashtext($1))", [`annex-feed:${node}`]);
+      return this.trimWith(q, node, retention, now);
+    });
+  }
+
+  async addSubscription(node: string, jid: string): Promise<boolean> {
+    const r = await this.pool.query("INSERT INTO feed_subscriptions (node, jid) VALUES ($1, $2) ON CONFLICT DO NOTHING", [node, jid]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async removeSubscription(node: string, jid: string): Promise<boolean> {
+    return ((await this.pool.query("DELETE FROM feed_subscriptions WHERE node = $1 AND jid = $2", [node, jid])).rowCount ?? 0) > 0;
+  }
+
+  async subscriptions(node?: string): Promise<StoredSubscription[]> {
+    const r =
+      node === undefined
+        ? await this.pool.query("SELECT node, jid FROM feed_subscriptions ORDER BY node, jid")
+        : await this.pool.query("SELECT node, jid FROM feed_subscriptions WHERE node = $1 ORDER BY jid", [node]);
+    return r.rows as StoredSubscription[];
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private async countWith(q: Query, node: string): Promise<number> {
+    return Number((await q("SELECT count(*) AS n FROM feed_items WHERE node = $1", [node])).rows[0].n);
+  }
+
+  private async trimWith(q: Query, node: string, retention: Retention, now: number): Promise<number> {
+    let removed = 0;
+    const cutoff = ageCutoff(retention, now);
+    if (cutoff !== undefined) removed += (await q("DELETE FROM feed_items WHERE node = $1 AND published < $2", [node, cutoff])).rowCount ?? 0;
+    if (retention.maxItems !== undefined) {
+      const r = await q(
+        "DELETE FROM feed_items WHERE node = $1 AND seq <= (SELECT seq FROM feed_items WHERE node = $1 ORDER BY seq DESC LIMIT 1 OFFSET $2)",
+        [node, retention.maxItems],
+      );
+      removed += r.rowCount ?? 0;
+    }
+    return removed;
+  }
+
+  private async transaction<T>(work: (q: Query) => Promise<T>, begin = "BEGIN"): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query(begin);
+      const result = await work((text, values) => client.query(text, values as unknown[]));
+      await client.query("COMMIT");
+      return result;
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+}

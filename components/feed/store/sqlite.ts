@@ -1,0 +1,187 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import {
+  ageCutoff,
+  type FeedItem,
+  type FeedStore,
+  generatedId,
+  type NewItem,
+  NodeFullError,
+  type Page,
+  type PageRequest,
+  type PublishResult,
+  type Retention,
+  type StoredSubscription,
+  UnknownItemError,
+} from "./store.js";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS feed_items (
+  node TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL, publisher TEXT NOT NULL,
+  published INTEGER NOT NULL, payload TEXT NOT NULL, PRIMARY KEY (node, id));
+CREATE UNIQUE INDEX IF NOT EXISTS feed_items_order ON feed_items (node, seq);
+CREATE TABLE IF NOT EXISTS feed_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO feed_counters (name, value) VALUES ('seq', 0);
+CREATE TABLE IF NOT EXISTS feed_subscriptions (node TEXT NOT NULL, jid TEXT NOT NULL, PRIMARY KEY (node, jid));
+`;
+
+interface Row {
+  node: string;
+  id: string;
+  seq: number;
+  publisher: string;
+  published: number;
+  payload: string;
+}
+
+/**
+ * The embedded default: one SQLite file in WAL mode. better-sqlite3 is synchronous, so a publish
+ * returns only after its transaction committed; with synchronous=FULL the commit is on disk before
+ * the publisher gets its result (a kill -9 or power loss after the ack loses nothing).
+ */
+export class SqliteStore implements FeedStore {
+  readonly kind = "sqlite";
+  private db!: Database.Database;
+  private statements!: ReturnType<SqliteStore["prepare"]>;
+
+  constructor(readonly path: string) {}
+
+  async init(): Promise<void> {
+    if (this.path !== ":memory:") mkdirSync(dirname(this.path), { recursive: true });
+    this.db = new Database(this.path);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = FULL");
+    this.db.pragma("busy_timeout = 5000");
+    this.db.exec(SCHEMA);
+    this.statements = this.prepare();
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      nextSeq: db.prepare("UPDATE feed_counters SET value = value + 1 WHERE name = 'seq' RETURNING value"),
+      exists: db.prepare("SELECT seq FROM feed_items WHERE node = ? AND id = ?"),
+      upsert: db.prepare(
+        `INSERT INTO feed_items (node, id, seq, publisher, published, payload) VALUES (@node, @id, @seq, @publisher, @published, @payload)
+         ON CONFLICT (node, id) DO UPDATE SET seq = excluded.seq, publisher = excluded.publisher, published = excluded.published, payload = excluded.payload`,
+      ),
+      count: db.prepare("SELECT count(*) AS n FROM feed_items WHERE node = ?"),
+      countBefore: db.prepare("SELECT count(*) AS n FROM feed_items WHERE node = ? AND seq < ?"),
+      after: db.prepare("SELECT * FROM feed_items WHERE node = ? AND seq > ? ORDER BY seq ASC LIMIT ?"),
+      before: db.prepare("SELECT * FROM feed_items WHERE node = ? AND seq < ? ORDER BY seq DESC LIMIT ?"),
+      fromIndex: db.prepare("SELECT * FROM feed_items WHERE node = ? ORDER BY seq ASC LIMIT ? OFFSET ?"),
+      latest: db.prepare("SELECT * FROM feed_items WHERE node = ? ORDER BY seq DESC LIMIT 1"),
+      byId: db.prepare("SELECT * FROM feed_items WHERE node = ? AND id = ?"),
+      retract: db.prepare("DELETE FROM feed_items WHERE node = ? AND id = ?"),
+      purge: db.prepare("DELETE FROM feed_items WHERE node = ?"),
+      trimAge: db.prepare("DELETE FROM feed_items WHERE node = ? AND published < ?"),
+      trimCount: db.prepare(
+        "DELETE FROM feed_items WHERE node = ? AND seq <= (SELECT seq FROM feed_items WHERE node = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+      ),
+      addSub: db.prepare("INSERT OR IGNORE INTO feed_subscriptions (node, jid) VALUES (?, ?)"),
+      removeSub: db.prepare("DELETE FROM feed_subscriptions WHERE node = ? AND jid = ?"),
+      subs: db.prepare("SELECT node, jid FROM feed_subscriptions ORDER BY node, jid"),
+      subsOf: db.prepare("SELECT node, jid FROM feed_subscriptions WHERE node = ? ORDER BY jid"),
+    };
+  }
+
+  async publish(node: string, item: NewItem, retention: Retention = {}): Promise<PublishResult> {
+    const s = this.statements;
+    const now = item.published ?? Date.now();
+    const run = this.db.transaction((): PublishResult => {
+      let evicted = this.trimSync(node, { maxAgeMs: retention.maxAgeMs }, now);
+      const replaced = item.id !== undefined && s.exists.get(node, item.id) !== undefined;
+      if (!replaced && retention.rejectWhenFull && retention.maxItems !== undefined && this.countSync(node) >= retention.maxItems) {
+        throw new NodeFullError(node, retention.maxItems);
+      }
+      const seq = (s.nextSeq.get() as { value: number }).value;
+      const stored: FeedItem = { node, id: item.id ?? generatedId(seq), payload: item.payload, publisher: item.publisher, published: now, seq };
+      s.upsert.run(stored);
+      evicted += this.trimSync(node, { maxItems: retention.maxItems }, now);
+      return { item: stored, replaced, evicted };
+    });
+    // IMMEDIATE takes the write lock up front, so two processes sharing the file cannot interleave.
+    return run.immediate();
+  }
+
+  async getItems(node: string, ids: string[]): Promise<FeedItem[]> {
+    const found = [...new Set(ids)].map((id) => this.statements.byId.get(node, id) as Row | undefined).filter((r): r is Row => r !== undefined);
+    return found.sort((a, b) => a.seq - b.seq);
+  }
+
+  async page(node: string, request: PageRequest): Promise<Page> {
+    const s = this.statements;
+    const max = Math.max(0, request.max);
+    const read = this.db.transaction((): Page => {
+      const count = this.countSync(node);
+      const seqOf = (id: string) => {
+        const row = s.exists.get(node, id) as { seq: number } | undefined;
+        if (!row) throw new UnknownItemError(node, id);
+        return row.seq;
+      };
+      if (request.after !== undefined) {
+        const seq = seqOf(request.after);
+        const firstIndex = (s.countBefore.get(node, seq) as { n: number }).n + 1;
+        return { items: s.after.all(node, seq, max) as Row[], count, firstIndex };
+      }
+      if (request.before !== undefined) {
+        const seq = request.before === true ? Number.MAX_SAFE_INTEGER : seqOf(request.before);
+        const items = (s.before.all(node, seq, max) as Row[]).reverse();
+        const before = request.before === true ? count : (s.countBefore.get(node, seq) as { n: number }).n;
+        return { items, count, firstIndex: before - items.length };
+      }
+      const index = Math.min(count, request.index ?? 0);
+      return { items: s.fromIndex.all(node, max, index) as Row[], count, firstIndex: index };
+    });
+    return read();
+  }
+
+  async latest(node: string): Promise<FeedItem | undefined> {
+    return this.statements.latest.get(node) as Row | undefined;
+  }
+
+  async count(node: string): Promise<number> {
+    return this.countSync(node);
+  }
+
+  async retract(node: string, id: string): Promise<boolean> {
+    return this.statements.retract.run(node, id).changes > 0;
+  }
+
+  async purge(node: string): Promise<number> {
+    return this.statements.purge.run(node).changes;
+  }
+
+  async trim(node: string, retention: Retention, now = Date.now()): Promise<number> {
+    return this.db.transaction(() => this.trimSync(node, retention, now)).immediate();
+  }
+
+  async addSubscription(node: string, jid: string): Promise<boolean> {
+    return this.statements.addSub.run(node, jid).changes > 0;
+  }
+
+  async removeSubscription(node: string, jid: string): Promise<boolean> {
+    return this.statements.removeSub.run(node, jid).changes > 0;
+  }
+
+  async subscriptions(node?: string): Promise<StoredSubscription[]> {
+    return (node === undefined ? this.statements.subs.all() : this.statements.subsOf.all(node)) as StoredSubscription[];
+  }
+
+  async close(): Promise<void> {
+    if (this.db?.open) this.db.close();
+  }
+
+  private countSync(node: string): number {
+    return (this.statements.count.get(node) as { n: number }).n;
+  }
+
+  private trimSync(node: string, retention: Retention, now: number): number {
+    let removed = 0;
+    const cutoff = ageCutoff(retention, now);
+    if (cutoff !== undefined) removed += this.statements.trimAge.run(node, cutoff).changes;
+    if (retention.maxItems !== undefined) removed += this.statements.trimCount.run(node, node, retention.maxItems).changes;
+    return removed;
+  }
+}

@@ -1,0 +1,130 @@
+// The feed's storage contract. Every adapter (memory, SQLite, PostgreSQL) implements it and passes
+// the same suite (components/feed/test/store-suite.ts). The store owns ordering, ids and paging so
+// that an adapter shared by several feed processes (PostgreSQL) stays consistent.
+
+/** One stored item. `seq` orders items in a node: a (re-)publish gets a new, larger seq. */
+export interface FeedItem {
+  node: string;
+  id: string;
+  /** The serialised payload element (exactly one XML element). */
+  payload: string;
+  /** The bare or full JID that published it. */
+  publisher: string;
+  /** Milliseconds since the epoch, when it was (last) published. */
+  published: number;
+  seq: number;
+}
+
+export interface NewItem {
+  /** The publisher's item id; absent = the store makes a monotonic, sortable one. */
+  id?: string;
+  payload: string;
+  publisher: string;
+  /** Defaults to now. */
+  published?: number;
+}
+
+/** Per-node retention, applied on publish and by {@link FeedStore.trim}. */
+export interface Retention {
+  /** Keep at most this many items (the newest). */
+  maxItems?: number;
+  /** Drop items published longer ago than this. */
+  maxAgeMs?: number;
+  /** When the node holds maxItems, refuse a new item instead of evicting the oldest (XEP-0060 publish_node_full). */
+  rejectWhenFull?: boolean;
+}
+
+export interface PublishResult {
+  item: FeedItem;
+  /** An item with this id existed and was overwritten (XEP-0060 §7.1.2). */
+  replaced: boolean;
+  /** How many items retention removed in the same transaction. */
+  evicted: number;
+}
+
+/**
+ * XEP-0059 request over the node's items in publish order (oldest first), keyed on item ids.
+ * No after/before/index = from the start.
+ */
+export interface PageRequest {
+  max: number;
+  after?: string;
+  /** An id, or true for the last page (XEP-0059 §2.5). */
+  before?: string | true;
+  index?: number;
+}
+
+export interface Page {
+  /** Oldest first. */
+  items: FeedItem[];
+  /** All items in the node. */
+  count: number;
+  /** Position of items[0] in the node (XEP-0059 <first index=…>); meaningful only when items is not empty. */
+  firstIndex: number;
+}
+
+export interface StoredSubscription {
+  node: string;
+  jid: string;
+}
+
+/** The item named in <after/> or <before/> is not (or no longer) in the node: the client must refetch. */
+export class UnknownItemError extends Error {
+  readonly code = "FEED_UNKNOWN_ITEM";
+  constructor(
+    readonly node: string,
+    readonly id: string,
+  ) {
+    super(`no item ${JSON.stringify(id)} in node ${JSON.stringify(node)}`);
+    this.name = "UnknownItemError";
+  }
+}
+
+/** A new item was refused because the node holds maxItems and rejects when full. */
+export class NodeFullError extends Error {
+  readonly code = "FEED_NODE_FULL";
+  constructor(
+    readonly node: string,
+    readonly maxItems: number,
+  ) {
+    super(`node ${JSON.stringify(node)} is full (${maxItems} items)`);
+    this.name = "NodeFullError";
+  }
+}
+
+export interface FeedStore {
+  /** "memory", "sqlite" or "postgres". */
+  readonly kind: string;
+  /** Creates tables if needed. */
+  init(): Promise<void>;
+  /** Stores (or overwrites) an item and applies retention; resolves only once durably committed. */
+  publish(node: string, item: NewItem, retention?: Retention): Promise<PublishResult>;
+  /** The items with these ids (unknown ids are skipped), oldest first. */
+  getItems(node: string, ids: string[]): Promise<FeedItem[]>;
+  /** One page of the node; throws UnknownItemError for an unknown after/before id. */
+  page(node: string, request: PageRequest): Promise<Page>;
+  /** The newest item. */
+  latest(node: string): Promise<FeedItem | undefined>;
+  count(node: string): Promise<number>;
+  /** Removes one item; false when it was not there. */
+  retract(node: string, id: string): Promise<boolean>;
+  /** Removes every item of the node; returns how many. */
+  purge(node: string): Promise<number>;
+  /** Applies retention now (the periodic sweep); returns how many items were removed. */
+  trim(node: string, retention: Retention, now?: number): Promise<number>;
+  /** Persistent subscriptions. add → false when it already existed; remove → false when absent. */
+  addSubscription(node: string, jid: string): Promise<boolean>;
+  removeSubscription(node: string, jid: string): Promise<boolean>;
+  subscriptions(node?: string): Promise<StoredSubscription[]>;
+  close(): Promise<void>;
+}
+
+/** Generated item ids: the item's sequence number, zero-padded so that string order is publish order. */
+export function generatedId(seq: number): string {
+  return seq.toString().padStart(16, "0");
+}
+
+/** Which items retention removes: returns the cutoff for age and how many to drop for count. */
+export function ageCutoff(retention: Retention, now: number): number | undefined {
+  return retention.maxAgeMs === undefined ? undefined : now - retention.maxAgeMs;
+}

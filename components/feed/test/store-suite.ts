@@ -1,0 +1,202 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { type FeedStore, NodeFullError, UnknownItemError } from "../store/store.js";
+
+export interface StoreFactory {
+  /** A new, empty store (already initialised). */
+  create(): Promise<FeedStore>;
+  /** Closes the store and opens the same storage again (durable adapters only). */
+  reopen?(store: FeedStore): Promise<FeedStore>;
+}
+
+const payload = (n: number) => `<json xmlns="urn:xmpp:json:0">{"n":${n}}</json>`;
+const pub = "ticker@feed.localhost";
+
+async function fill(store: FeedStore, node: string, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) ids.push((await store.publish(node, { payload: payload(i), publisher: pub })).item.id);
+  return ids;
+}
+
+/** The one storage suite every adapter must pass. */
+export function storeSuite(name: string, factory: StoreFactory): void {
+  const withStore = (title: string, body: (store: FeedStore) => Promise<void>) =>
+    test(title, async () => {
+      const store = await factory.create();
+      try {
+        await body(store);
+      } finally {
+        await store.close();
+      }
+    });
+
+  describe(`feed store: ${name}`, () => {
+    withStore("generated ids are unique, increasing and sort as strings in publish order", async (store) => {
+      const ids = await fill(store, "n", 12);
+      assert.equal(new Set(ids).size, 12);
+      assert.deepEqual([...ids].sort(), ids);
+      const page = await store.page("n", { max: 100 });
+      assert.deepEqual(page.items.map((i) => i.id), ids);
+      assert.equal(page.items[3]!.payload, payload(3));
+      assert.equal(page.items[3]!.publisher, pub);
+    });
+
+    withStore("concurrent publishes each get their own id, none lost", async (store) => {
+      const results = await Promise.all(Array.from({ length: 40 }, (_, i) => store.publish("n", { payload: payload(i), publisher: pub })));
+      assert.equal(new Set(results.map((r) => r.item.id)).size, 40);
+      assert.equal(await store.count("n"), 40);
+    });
+
+    withStore("re-publishing an id overwrites the item and moves it to the newest place", async (store) => {
+      const [a, b] = await fill(store, "n", 2);
+      await store.publish("n", { id: "mine", payload: payload(10), publisher: pub });
+      const again = await store.publish("n", { id: a!, payload: payload(99), publisher: "other@localhost" });
+      assert.equal(again.replaced, true);
+      assert.equal(await store.count("n"), 3);
+      const page = await store.page("n", { max: 10 });
+      assert.deepEqual(page.items.map((i) => i.id), [b, "mine", a]);
+      assert.equal(page.items[2]!.payload, payload(99));
+      assert.equal(page.items[2]!.publisher, "other@localhost");
+      assert.equal((await store.publish("n", { id: "new", payload: payload(1), publisher: pub })).replaced, false);
+    });
+
+    withStore("getItems returns the known ids oldest first and skips unknown ones", async (store) => {
+      const ids = await fill(store, "n", 5);
+      const got = await store.getItems("n", [ids[3]!, "nope", ids[1]!, ids[3]!]);
+      assert.deepEqual(got.map((i) => i.id), [ids[1], ids[3]]);
+      assert.deepEqual(await store.getItems("other", [ids[1]!]), []);
+    });
+
+    withStore("RSM: forward with <after> and backward with <before> walk every item once", async (store) => {
+      const ids = await fill(store, "n", 25);
+      const forward: string[] = [];
+      let page = await store.page("n", { max: 10 });
+      assert.deepEqual({ count: page.count, firstIndex: page.firstIndex }, { count: 25, firstIndex: 0 });
+      while (page.items.length > 0) {
+        assert.equal(page.firstIndex, forward.length);
+        forward.push(...page.items.map((i) => i.id));
+        page = await store.page("n", { max: 10, after: page.items.at(-1)!.id });
+      }
+      assert.deepEqual(forward, ids);
+
+      const backward: string[] = [];
+      page = await store.page("n", { max: 10, before: true });
+      assert.equal(page.firstIndex, 15);
+      while (page.items.length > 0) {
+        assert.equal(page.firstIndex, 25 - backward.length - page.items.length);
+        backward.unshift(...page.items.map((i) => i.id));
+        page = await store.page("n", { max: 10, before: page.items[0]!.id });
+      }
+      assert.deepEqual(backward, ids);
+    });
+
+    withStore("RSM: <before/> empty is the latest page, <index> jumps, <max>0 counts", async (store) => {
+      const ids = await fill(store, "n", 7);
+      const last = await store.page("n", { max: 3, before: true });
+      assert.deepEqual(last.items.map((i) => i.id), ids.slice(4));
+      assert.equal(last.firstIndex, 4);
+      const mid = await store.page("n", { max: 2, index: 3 });
+      assert.deepEqual(mid.items.map((i) => i.id), ids.slice(3, 5));
+      assert.equal(mid.firstIndex, 3);
+      const past = await store.page("n", { max: 2, index: 50 });
+      assert.deepEqual(past.items, []);
+      const counted = await store.page("n", { max: 0 });
+      assert.deepEqual({ items: counted.items, count: counted.count }, { items: [], count: 7 });
+      const before = await store.page("n", { max: 10, before: ids[2]! });
+      assert.deepEqual(before.items.map((i) => i.id), ids.slice(0, 2));
+      assert.equal(before.firstIndex, 0);
+      const afterLast = await store.page("n", { max: 10, after: ids[6]! });
+      assert.deepEqual(afterLast.items, []);
+      const empty = await store.page("empty", { max: 10, before: true });
+      assert.deepEqual({ items: empty.items, count: empty.count }, { items: [], count: 0 });
+    });
+
+    withStore("RSM: an unknown or trimmed <after>/<before> id is UnknownItemError (the client must refetch)", async (store) => {
+      const ids = await fill(store, "n", 3);
+      await assert.rejects(store.page("n", { max: 5, after: "gone" }), UnknownItemError);
+      await assert.rejects(store.page("n", { max: 5, before: "gone" }), UnknownItemError);
+      await store.retract("n", ids[0]!);
+      await assert.rejects(store.page("n", { max: 5, after: ids[0]! }), (err: unknown) => err instanceof UnknownItemError && err.id === ids[0]);
+    });
+
+    withStore("retention by count keeps the newest items", async (store) => {
+      const ids = await fill(store, "n", 4);
+      const r = await store.publish("n", { payload: payload(4), publisher: pub }, { maxItems: 3 });
+      assert.equal(r.evicted, 2);
+      const page = await store.page("n", { max: 10 });
+      assert.deepEqual(page.items.map((i) => i.id), [ids[2], ids[3], r.item.id]);
+      assert.equal(await store.trim("n", { maxItems: 1 }), 2);
+      assert.deepEqual((await store.page("n", { max: 10 })).items.map((i) => i.id), [r.item.id]);
+      assert.equal(await store.trim("n", { maxItems: 0 }), 1);
+      assert.equal(await store.count("n"), 0);
+    });
+
+    withStore("retention by age removes items older than maxAge, on publish and on trim", async (store) => {
+      const t0 = 1_700_000_000_000;
+      await store.publish("n", { id: "old", payload: payload(0), publisher: pub, published: t0 });
+      await store.publish("n", { id: "mid", payload: payload(1), publisher: pub, published: t0 + 5_000 });
+      const r = await store.publish("n", { id: "new", payload: payload(2), publisher: pub, published: t0 + 10_000 }, { maxAgeMs: 8_000 });
+      assert.equal(r.evicted, 1);
+      assert.deepEqual((await store.page("n", { max: 10 })).items.map((i) => i.id), ["mid", "new"]);
+      assert.equal((await store.page("n", { max: 10 })).items[0]!.published, t0 + 5_000);
+      assert.equal(await store.trim("n", { maxAgeMs: 8_000 }, t0 + 14_000), 1);
+      assert.deepEqual((await store.page("n", { max: 10 })).items.map((i) => i.id), ["new"]);
+    });
+
+    withStore("a node that rejects when full refuses new ids but accepts overwrites", async (store) => {
+      await store.publish("n", { id: "a", payload: payload(0), publisher: pub }, { maxItems: 2, rejectWhenFull: true });
+      await store.publish("n", { id: "b", payload: payload(1), publisher: pub }, { maxItems: 2, rejectWhenFull: true });
+      await assert.rejects(store.publish("n", { id: "c", payload: payload(2), publisher: pub }, { maxItems: 2, rejectWhenFull: true }), NodeFullError);
+      await assert.rejects(store.publish("n", { payload: payload(2), publisher: pub }, { maxItems: 2, rejectWhenFull: true }), NodeFullError);
+      const over = await store.publish("n", { id: "a", payload: payload(3), publisher: pub }, { maxItems: 2, rejectWhenFull: true });
+      assert.equal(over.replaced, true);
+      assert.deepEqual((await store.page("n", { max: 10 })).items.map((i) => i.id), ["b", "a"]);
+    });
+
+    withStore("retract, purge and latest; nodes are independent", async (store) => {
+      const ids = await fill(store, "n", 3);
+      await fill(store, "m", 2);
+      assert.equal((await store.latest("n"))?.id, ids[2]);
+      assert.equal(await store.retract("n", ids[2]!), true);
+      assert.equal(await store.retract("n", ids[2]!), false);
+      assert.equal((await store.latest("n"))?.id, ids[1]);
+      assert.equal(await store.purge("n"), 2);
+      assert.equal(await store.latest("n"), undefined);
+      assert.equal(await store.count("m"), 2);
+    });
+
+    withStore("persistent subscriptions: add once, list, remove", async (store) => {
+      assert.equal(await store.addSubscription("n", "alice@localhost"), true);
+      assert.equal(await store.addSubscription("n", "alice@localhost"), false);
+      await store.addSubscription("n", "bob@localhost/web");
+      await store.addSubscription("m", "alice@localhost");
+      assert.deepEqual(await store.subscriptions("n"), [
+        { node: "n", jid: "alice@localhost" },
+        { node: "n", jid: "bob@localhost/web" },
+      ]);
+      assert.equal((await store.subscriptions()).length, 3);
+      assert.equal(await store.removeSubscription("n", "alice@localhost"), true);
+      assert.equal(await store.removeSubscription("n", "alice@localhost"), false);
+      assert.deepEqual(await store.subscriptions("n"), [{ node: "n", jid: "bob@localhost/web" }]);
+    });
+
+    if (factory.reopen) {
+      const reopen = factory.reopen;
+      test("everything committed survives closing and reopening, and ids keep increasing", async () => {
+        let store = await factory.create();
+        const ids = await fill(store, "n", 5);
+        await store.addSubscription("n", "alice@localhost");
+        store = await reopen(store);
+        try {
+          assert.deepEqual((await store.page("n", { max: 10 })).items.map((i) => i.id), ids);
+          assert.deepEqual(await store.subscriptions(), [{ node: "n", jid: "alice@localhost" }]);
+          await store.retract("n", ids[4]!);
+          const next = (await store.publish("n", { payload: payload(5), publisher: pub })).item.id;
+          assert.ok(next > ids[4]!, `${next} should sort after ${ids[4]}`);
+        } finally {
+          await store.close();
+        }
+      });
+    }
+  });
+}
