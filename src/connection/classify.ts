@@ -12,7 +12,8 @@ export interface ClassifiedFailure {
 /** Classifies an error from a connection attempt; the secret is never part of the message. */
 export function classifyFailure(err: unknown, domain: string, service: string): ClassifiedFailure {
   const e = err as { condition?: string; code?: string; message?: string; name?: string };
-  const condition = e?.condition ?? e?.code ?? e?.name ?? "unknown";
+  // A stream error names its condition (RFC 6120 §4.9.3); a socket error its code; a plain close has neither.
+  const condition = e?.condition ?? e?.code ?? "disconnected";
   switch (condition) {
     // RFC 6120 §4.9.3.12 / XEP-0114 §3: the handshake digest did not match.
     case "not-authorized":
@@ -27,6 +28,21 @@ export function classifyFailure(err: unknown, domain: string, service: string): 
         kind: "fatal",
         condition,
         advice: `the server at ${service} does not know ${domain}: add Component "${domain}" with a component_secret to its config (Prosody) and reload it`,
+      };
+    // RFC 6120 §4.9.3.5: the domain was hosted and no longer is.
+    case "host-gone":
+      return {
+        kind: "fatal",
+        condition,
+        advice: `the server at ${service} no longer hosts ${domain}: check the Component "${domain}" line in its config`,
+      };
+    // RFC 6120 §4.9.3.10 / §4.9.3.25: the server does not speak jabber:component:accept as we do; retrying cannot help.
+    case "invalid-namespace":
+    case "unsupported-version":
+      return {
+        kind: "fatal",
+        condition,
+        advice: `the server at ${service} refused the component stream for ${domain} (${condition}): is ${service} a component port (XEP-0114), not a client port?`,
       };
     // RFC 6120 §4.9.3.3: another connection already holds the domain.
     case "conflict":

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { xml } from "@xmpp/client";
-import { isListening, type ManagedProsody } from "annex/testing";
+import { isListening } from "annex/testing";
 import { TestClient } from "./support.js";
 
 const DEMO_BIN = new URL("../../bin/demo.js", import.meta.url).pathname;
@@ -29,7 +29,7 @@ test("make demo: starts Prosody and the components, a real client gets an echo, 
   const password = /password: (\S+)/.exec(output)?.[1] ?? "";
   assert.match(output, /echo\.localhost/);
 
-  const demo = await TestClient.connect({ c2sPort, host: "localhost" } as ManagedProsody, "demo", password);
+  const demo = await TestClient.connect({ c2sPort, host: "localhost" }, "demo", password);
   await demo.send(xml("message", { to: "echo.localhost", type: "chat", id: "demo-1" }, xml("body", {}, "hello demo ✓")));
   const echo = await demo.waitFor((el) => el.attrs.id === "demo-1" && el.name === "message");
   assert.equal(echo.getChildText("body"), "hello demo ✓");

@@ -32,6 +32,23 @@ describe("failure classification", () => {
     assert.equal(c.kind, "conflict");
     assert.match(c.advice, /component_conflict_resolve/);
   });
+  test("every RFC 6120 §4.9.3 stream error condition is classified", () => {
+    const fatal = new Set(["not-authorized", "host-unknown", "host-gone", "invalid-namespace", "unsupported-version"]);
+    const all = [
+      "bad-format", "bad-namespace-prefix", "conflict", "connection-timeout", "host-gone", "host-unknown", "improper-addressing",
+      "internal-server-error", "invalid-from", "invalid-namespace", "invalid-xml", "not-authorized", "not-well-formed",
+      "policy-violation", "remote-connection-failed", "reset", "resource-constraint", "restricted-xml", "see-other-host",
+      "system-shutdown", "undefined-condition", "unsupported-encoding", "unsupported-feature", "unsupported-stanza-type", "unsupported-version",
+    ];
+    for (const condition of all) {
+      const c = classify(condition);
+      const expected = fatal.has(condition) ? "fatal" : condition === "conflict" ? "conflict" : "retry";
+      assert.equal(c.kind, expected, condition);
+      assert.equal(c.condition, condition);
+      assert.ok(c.advice.includes("echo.localhost"), `${condition}: the advice names the domain`);
+    }
+  });
+
   test("network errors and other stream errors are retried", () => {
     assert.equal(classifyFailure(Object.assign(new Error("refused"), { code: "ECONNREFUSED" }), "e", "s").kind, "retry");
     assert.equal(classify("system-shutdown").kind, "retry");
