@@ -4,6 +4,9 @@ import { describe, test } from "node:test";
 import { Backoff } from "../../src/connection/backoff.js";
 import { classifyFailure } from "../../src/connection/classify.js";
 import { handshakeDigest } from "../../src/connection/link.js";
+import { LinkSupervisor } from "../../src/connection/supervisor.js";
+import { xml } from "annex";
+import { pino } from "pino";
 
 describe("handshake (XEP-0114 §3)", () => {
   test("the digest is SHA-1 over the UTF-8 bytes of stream id + secret", () => {
@@ -66,4 +69,9 @@ describe("backoff", () => {
     const low = new Backoff({ initialMs: 250, maxMs: 30_000, random: () => 0 });
     assert.equal(low.next(), 62, "never below a quarter of the initial delay");
   });
+});
+
+test("a stanza sent while the link is down is refused with a clear error, not silently lost", async () => {
+  const link = new LinkSupervisor({ host: "127.0.0.1", port: 1, domain: "echo.localhost", secret: "x", log: pino({ level: "silent" }) });
+  await assert.rejects(link.send(xml("message", { to: "a@localhost", from: "echo.localhost" })), { code: "ANNEX_ERR_LINK_DOWN", message: /not online \(state idle\)/ });
 });

@@ -308,3 +308,29 @@ describe("hosted components", () => {
     assert.ok(list[0]?.features.includes(NS_TEST));
   });
 });
+
+describe("handlers in flight are bounded", () => {
+  test("beyond maxInFlight, IQ requests get a wait-type resource-constraint at once", async () => {
+    const h = createHarness(Rules, { domain: "rules.localhost", maxInFlight: 2 });
+    const slow1 = h.inject(`<iq type='get' id='f1' from='${from}'><slow xmlns='${NS_TEST}'/></iq>`);
+    const slow2 = h.inject(`<iq type='get' id='f2' from='${from}'><slow xmlns='${NS_TEST}'/></iq>`);
+    const [third] = await h.inject(`<iq type='get' id='f3' from='${from}'><payload xmlns='${NS_TEST}'/></iq>`);
+    assertXmlEqual(
+      third,
+      `<iq type='error' id='f3' from='rules.localhost' to='${from}'><error type='wait'><resource-constraint xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>too many requests in progress; retry later</text></error></iq>`,
+    );
+    assert.equal((await slow1)[0]?.attrs.type, "result");
+    assert.equal((await slow2)[0]?.attrs.type, "result");
+    const [later] = await h.inject(`<iq type='get' id='f4' from='${from}'><payload xmlns='${NS_TEST}'/></iq>`);
+    assert.equal(later?.attrs.type, "result", "capacity is back once the slow ones finished");
+  });
+
+  test("responses to our own requests are never refused for load", async () => {
+    const h = createHarness(Rules, { domain: "rules.localhost", maxInFlight: 1 });
+    const busy = h.inject(`<iq type='get' id='g1' from='${from}'><slow xmlns='${NS_TEST}'/></iq>`);
+    const pending = h.host.sender.request(xml("iq", { type: "get", to: "localhost", id: "mine" }, xml("ping", { xmlns: "urn:xmpp:ping" })));
+    await h.inject(`<iq type='result' id='mine' from='localhost'/>`);
+    assert.equal((await pending).attrs.id, "mine");
+    await busy;
+  });
+});
