@@ -1,0 +1,2 @@
+export { Directory } from "./directory.js";
+export { DirectoryOptions, type DirectorySettings } from "./options.js";
