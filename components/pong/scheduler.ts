@@ -94,6 +94,7 @@ export class FixedStepScheduler {
   }
 
   private arm(): void {
+    if (this.timer !== undefined) return; // already armed (a stepper was added during a wake-up)
     this.timer = this.timers.set(() => this.wake(), Math.max(0, this.due() - this.clock.now()));
   }
 

@@ -1,0 +1,1 @@
+export { Pong } from "./pong.js";

@@ -1,0 +1,35 @@
+import { z } from "zod";
+
+/** The pong component's `options` (the issue's config contract plus the keys documented in README.md). */
+export const PongOptionsSchema = z
+  .object({
+    /** First to this many points wins (the book: 10). */
+    pointsToWin: z.number().int().min(1).max(1000).default(10),
+    /** Games running at once; one more check-in gets the book's "Game is currently full". */
+    maxRooms: z.number().int().min(1).default(1000),
+    /** Simulation rate. */
+    tickHz: z.number().int().min(10).max(1000).default(60),
+    /** Snapshot rate to players and spectators; must divide into the tick rate (sent every round(tickHz/snapshotHz) ticks). */
+    snapshotHz: z.number().int().min(1).default(20),
+    /** How long a player who went offline may take to come back before forfeiting. */
+    graceSeconds: z.number().min(0).default(30),
+    /** "sqlite:<path>" for a file (WAL); omitted = in memory (lost on restart). */
+    leaderboard: z.string().regex(/^sqlite:.+$/, 'must look like "sqlite:<path>"').optional(),
+    /** Publish each finished game to this XEP-0060 node. */
+    resultsFeed: z.object({ service: z.string().min(1), node: z.string().min(1).default("pong-results") }).strict().optional(),
+    /** Per-sender input budget (token bucket): sustained rate and burst. */
+    inputRateHz: z.number().positive().default(30),
+    inputBurst: z.number().int().min(1).default(30),
+    /** Larger game stanzas are refused with policy-violation. */
+    maxStanzaBytes: z.number().int().min(256).default(2048),
+    /** A player waiting this long for an opponent is dropped from the queue (told so). */
+    queueTimeoutSeconds: z.number().positive().default(300),
+    /** A computer opponent for a player who has waited `afterSeconds` alone; skill 0 (hopeless) … 1 (near perfect). */
+    bot: z.object({ skill: z.number().min(0).max(1).default(0.7), afterSeconds: z.number().min(0).default(10) }).strict().optional(),
+    /** Fixes room seeds (room n gets seed + n) so games can be replayed in tests; omitted = random seeds. */
+    seed: z.number().int().optional(),
+  })
+  .strict()
+  .refine((o) => o.snapshotHz <= o.tickHz, { message: "snapshotHz must not exceed tickHz", path: ["snapshotHz"] });
+
+export type PongOptions = z.infer<typeof PongOptionsSchema>;

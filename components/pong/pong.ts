@@ -1,0 +1,189 @@
+import { Component, ComponentConfig, DiscoInfo, DiscoItems, type DiscoInfoResult, type DiscoItem, type Element, type IncomingIq, type IncomingMessage,
+  type IncomingPresence, Iq, Logger, Message, type OnStart, type OnStop, Presence, Sender, StanzaError, xml } from "annex";
+import { Arena, type GameResult } from "./arena.js";
+import { Leaderboard } from "./leaderboard.js";
+import { type PongOptions, PongOptionsSchema } from "./options.js";
+import { BOOK_NS, bookAction, bookPaddleY, COMPACT_NS, type Protocol } from "./protocol.js";
+import { publishResult } from "./results-feed.js";
+import { sharedScheduler } from "./scheduler.js";
+
+/**
+ * The authoritative Pong server (Practical XMPP ch. 9, done properly): many rooms stepped by the process's
+ * fixed-step scheduler, server-side physics, matchmaking, spectators, pause on disconnect, anti-cheat, a
+ * leaderboard. Speaks the book's `xmpp:game:pong` table and the compact protocol of PROTOCOL.md.
+ */
+@Component({
+  identity: { category: "component", type: "generic", name: "Pong" },
+  features: [BOOK_NS, COMPACT_NS],
+  options: PongOptionsSchema,
+})
+export class Pong implements OnStart, OnStop {
+  readonly arena: Arena;
+  readonly leaderboard: Leaderboard;
+  private running = false;
+  private needsTicks = false;
+  private detach: (() => void) | undefined;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly config: ComponentConfig<PongOptions>,
+    private readonly sender: Sender,
+  ) {
+    this.leaderboard = new Leaderboard(config.options.leaderboard);
+    this.arena = new Arena({
+      domain: config.domain,
+      options: config.options,
+      send: (stanza) => void this.sender.send(stanza).catch((err: unknown) => this.log.debug({ err }, "game stanza not sent")),
+      onResult: (result) => this.finished(result),
+      onActivity: (active) => this.setTicking(active),
+    });
+  }
+
+  onStart(): void {
+    this.running = true;
+    this.setTicking(this.needsTicks);
+  }
+
+  onStop(): void {
+    this.running = false;
+    this.detach?.();
+    this.detach = undefined;
+    this.leaderboard.close();
+  }
+
+  // --- the book's protocol: <pong xmlns='xmpp:game:pong'><action>…</action>…</pong>, any message type ---
+
+  @Message({ child: "pong", xmlns: BOOK_NS })
+  book(msg: IncomingMessage): void {
+    if (!this.admit(msg)) return;
+    const pong = msg.element.getChild("pong", BOOK_NS)!;
+    const { full, bare } = this.who(msg);
+    const action = bookAction(pong);
+    switch (action) {
+      case "playercheckingin":
+        return this.arena.checkIn(full, bare, "book");
+      case "paddleposition":
+        return this.arena.input(full, bookPaddleY(pong), undefined, "book");
+      case "spectate":
+        return this.arena.spectate(full, pong.getChildText("room") ?? "", "book");
+      case "leave":
+        return this.arena.leave(full);
+      default:
+        throw new StanzaError("bad-request", { type: "modify", text: `unknown action ${JSON.stringify(action)}; expected playercheckingin, paddleposition, spectate or leave` });
+    }
+  }
+
+  // --- the compact protocol (PROTOCOL.md) ---
+
+  @Message({ child: "join", xmlns: COMPACT_NS })
+  join(msg: IncomingMessage): void {
+    if (!this.admit(msg)) return;
+    const { full, bare } = this.who(msg);
+    this.arena.checkIn(full, bare, "compact");
+  }
+
+  @Message({ child: "in", xmlns: COMPACT_NS })
+  input(msg: IncomingMessage): void {
+    if (!this.admit(msg)) return;
+    const el = msg.element.getChild("in", COMPACT_NS)!;
+    this.arena.input(msg.from.toString(), el.attrs.y as string | undefined, el.attrs.seq as string | undefined, "compact");
+  }
+
+  @Message({ child: "spectate", xmlns: COMPACT_NS })
+  spectate(msg: IncomingMessage): void {
+    if (!this.admit(msg)) return;
+    this.arena.spectate(msg.from.toString(), (msg.element.getChild("spectate", COMPACT_NS)!.attrs.r as string | undefined) ?? "", "compact");
+  }
+
+  @Message({ child: "leave", xmlns: COMPACT_NS })
+  leave(msg: IncomingMessage): void {
+    if (!this.admit(msg)) return;
+    this.arena.leave(msg.from.toString());
+  }
+
+  // --- presence: RFC 6121 §4.6, directed presence tells us when a player goes offline or comes back ---
+
+  @Presence({ type: "unavailable" })
+  gone(presence: IncomingPresence): void {
+    this.arena.unavailable(presence.from.toString());
+  }
+
+  @Presence({ type: "available" })
+  back(presence: IncomingPresence): void {
+    this.arena.available(presence.from.toString(), presence.from.bare().toString());
+  }
+
+  // --- leaderboard ---
+
+  /** `<leaderboard xmlns='xmpp:game:pong' max='10'/>` → the best players by rating. */
+  @Iq({ type: "get", child: "leaderboard", xmlns: BOOK_NS })
+  standings(iq: IncomingIq): Element {
+    const raw = (iq.payload.attrs.max as string | undefined) ?? "10";
+    const max = Number(raw);
+    if (!Number.isInteger(max) || max < 1 || max > 100) {
+      throw new StanzaError("bad-request", { type: "modify", text: `max must be an integer from 1 to 100, got ${JSON.stringify(raw)}` });
+    }
+    return xml("leaderboard", { xmlns: BOOK_NS }, ...this.leaderboard.top(max).map((s, i) =>
+      xml("player", { rank: String(i + 1), jid: s.jid, rating: String(Math.round(s.rating)), wins: String(s.wins), losses: String(s.losses) })));
+  }
+
+  /** Chat commands: `top` lists the leaderboard; anything else gets the list of commands. */
+  @Message({ type: "chat", child: "body" })
+  chat(msg: IncomingMessage): Element {
+    const command = (msg.body ?? "").trim().toLowerCase();
+    if (command !== "top") return msg.reply({ body: 'Commands: "top" shows the best players. To play, use a Pong client (xmpp:game:pong).' });
+    const top = this.leaderboard.top(10);
+    if (top.length === 0) return msg.reply({ body: "No games played yet." });
+    return msg.reply({ body: top.map((s, i) => `${i + 1}. ${s.jid} ${Math.round(s.rating)} (${s.wins}–${s.losses})`).join("\n") });
+  }
+
+  // --- discovery: running games as nodes of the component (XEP-0030 §4) ---
+
+  @DiscoItems()
+  games(node: string | undefined): DiscoItem[] | undefined {
+    if (node === undefined) return this.arena.list().map((g) => ({ jid: this.config.domain, node: g.id, name: g.name }));
+    return this.arena.rooms.has(node) ? [] : undefined;
+  }
+
+  @DiscoInfo()
+  game(node: string | undefined): DiscoInfoResult | undefined {
+    if (node === undefined || !this.arena.rooms.has(node)) return undefined;
+    const name = this.arena.list().find((g) => g.id === node)?.name;
+    return { identities: [{ category: "component", type: "generic", name }], features: [BOOK_NS, COMPACT_NS] };
+  }
+
+  /** Size cap, then the sender's token bucket; false = drop silently (over budget). */
+  private admit(msg: IncomingMessage): boolean {
+    const bytes = Buffer.byteLength(msg.element.toString());
+    if (bytes > this.config.options.maxStanzaBytes) {
+      this.arena.drops.oversized++;
+      throw new StanzaError("policy-violation", { type: "modify", text: `game stanza of ${bytes} bytes exceeds the limit of ${this.config.options.maxStanzaBytes}` });
+    }
+    return this.arena.allow(msg.from.toString());
+  }
+
+  private who(msg: IncomingMessage): { full: string; bare: string; protocol?: Protocol } {
+    return { full: msg.from.toString(), bare: msg.from.bare().toString() };
+  }
+
+  private finished(result: GameResult): void {
+    this.log.info({ ...result, finishedAt: result.finishedAt.toISOString() }, "game over");
+    try {
+      this.leaderboard.record(result);
+    } catch (err) {
+      this.log.error({ err, room: result.room }, "could not record the game on the leaderboard");
+    }
+    const feed = this.config.options.resultsFeed;
+    if (feed) void publishResult(this.sender, feed, result).catch((err: unknown) => this.log.warn({ err, room: result.room, service: feed.service }, "could not publish the result"));
+  }
+
+  /** Joins the process's shared scheduler while there is anything to step (and the component runs). */
+  private setTicking(active: boolean): void {
+    this.needsTicks = active;
+    if (active && this.running && !this.detach) this.detach = sharedScheduler(this.config.options.tickHz).add({ step: () => this.arena.step() });
+    else if ((!active || !this.running) && this.detach) {
+      this.detach();
+      this.detach = undefined;
+    }
+  }
+}

@@ -1,0 +1,40 @@
+import { type Element, xml } from "annex";
+
+/** The book's namespace (Practical XMPP ch. 9); payload `<pong xmlns=BOOK_NS><action>…</action>…</pong>`. */
+export const BOOK_NS = "xmpp:game:pong";
+/** The compact protocol (PROTOCOL.md): attributes, one element per stanza. Ours, so versioned. */
+export const COMPACT_NS = "urn:annex:pong:1";
+/** XEP-0334 §4.3: game traffic is neither archived nor stored offline. */
+export const HINTS_NS = "urn:xmpp:hints";
+
+export type Protocol = "book" | "compact";
+
+/**
+ * Every game stanza we send is a bodiless `headline` with `no-store`: RFC 6121 §5.2.2 lets a server drop a
+ * headline to an offline resource instead of storing it, and XEP-0334 asks it not to archive (gameloop.md §0.4).
+ */
+export function gameMessage(from: string, to: string, payload: Element): Element {
+  return xml("message", { from, to, type: "headline" }, payload, xml("no-store", { xmlns: HINTS_NS }));
+}
+
+/** `<pong xmlns='xmpp:game:pong'><action>name</action><key>value</key>…</pong>`, action names lower-case. */
+export function bookPayload(action: string, fields: Record<string, string | number> = {}): Element {
+  return xml("pong", { xmlns: BOOK_NS }, xml("action", {}, action), ...Object.entries(fields).map(([k, v]) => xml(k, {}, String(v))));
+}
+
+/** The action of a book payload, matched case-insensitively (the issue's message table). */
+export function bookAction(pong: Element): string {
+  return (pong.getChildText("action") ?? "").trim().toLowerCase();
+}
+
+/** The book's `paddleposition` carries `<y>`; the printed component read `<position><y>`, so both are accepted. */
+export function bookPaddleY(pong: Element): string | undefined {
+  return pong.getChildText("y") ?? pong.getChild("position")?.getChildText("y") ?? undefined;
+}
+
+export function compact(name: string, attrs: Record<string, string | number | undefined>): Element {
+  return xml(name, { xmlns: COMPACT_NS, ...Object.fromEntries(Object.entries(attrs).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])) });
+}
+
+/** Integers on the wire: clients interpolate, and whole pixels keep snapshots short. */
+export const px = (v: number) => Math.round(v);
