@@ -1,135 +1,95 @@
-import { parseArgs } from "node:util";
-import { ConfigError } from "./config/errors.js";
-import { type LoadedConfig, loadConfigFile, parseConfig } from "./config/load.js";
-import { FatalLinkError } from "./connection/supervisor.js";
-import { createLogger } from "./ops/logger.js";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { SETTINGS } from "./config/load.js";
+import { checkConfig, printConfig } from "./cli/config-commands.js";
+import { doctor } from "./cli/doctor.js";
+import { type CliIo, defaultIo, EXIT, reportStartupError } from "./cli/io.js";
+import { loadEffectiveConfig } from "./cli/load.js";
+import { scaffold } from "./cli/new.js";
+import { prosodyConfig } from "./cli/prosody-config.js";
+import { runComponents } from "./cli/run.js";
 import type { Catalogue } from "./runtime/catalogue.js";
-import { Runner } from "./runtime/runner.js";
 import { ANNEX_VERSION } from "./version.js";
 
-/** sysexits.h codes, so service managers can tell "fix the config" from "crashed". */
-export const EXIT = { ok: 0, failure: 1, usage: 64, config: 78 } as const;
+export { EXIT, type CliIo };
 
 const USAGE = `Usage:
-  annex run --config annex.config.json        run every component in the file
-  annex run <type> --domain <domain> --secret-file <path> [--server host:port]
-                                              run one component without a file
+  annex run --config annex.config.json          run every component in the file
+  annex run <type> --domain <domain> (--secret-file <path> | --secret-env <VAR>) [--server host:port]
+                                                run one component without a file
+  annex config check --config <file>            validate types, secrets and options without connecting
+  annex config print --config <file>            the effective config (file + environment + flags), secrets masked
+  annex prosody-config --config <file> [--with-secrets]
+                                                the Prosody Component lines for this config
+  annex doctor --config <file>                  connect and check each component, with the fix for each failure
+  annex new <name> [--standalone] [--dir <path>]
+                                                a new component with a handler, a unit test and a README
   annex --version | --help
 
-Secrets come from "secret", "secretFile" or "secretEnv" in the file, or --secret-file / --secret-env.
-Exit codes: 0 stopped cleanly, 64 bad usage, 78 bad config or the server refused the component.`;
+Every setting can also come from the environment or a flag; the flag wins over the environment,
+which wins over the file:
+${SETTINGS.map((s) => `  ${`--${s.flag}`.padEnd(34)} ${s.env.padEnd(36)} ${s.path.join(".")}${s.kind === "off" ? " (false = off)" : ""}`).join("\n")}
 
-export interface CliIo {
-  out: (line: string) => void;
-  err: (line: string) => void;
-}
+Exit codes: 0 done / stopped cleanly, 1 other failure, 64 bad usage, 78 bad config or the server refused the component.`;
 
-const defaultIo: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
+const COMMAND_FLAGS: ParseArgsConfig["options"] = {
+  config: { type: "string", short: "c" },
+  domain: { type: "string" },
+  server: { type: "string" },
+  "secret-file": { type: "string" },
+  "secret-env": { type: "string" },
+  "with-secrets": { type: "boolean" },
+  standalone: { type: "boolean" },
+  dir: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
+};
 
 /** Runs the CLI; resolves with the exit code (the caller exits). */
-export async function runCli(argv: string[], catalogue: Catalogue, io: CliIo = defaultIo): Promise<number> {
+export async function runCli(argv: string[], catalogue: Catalogue, io: CliIo = defaultIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const options: ParseArgsConfig["options"] = { ...Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: "string" as const }])), ...COMMAND_FLAGS };
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: "string", short: "c" },
-        domain: { type: "string" },
-        server: { type: "string" },
-        "secret-file": { type: "string" },
-        "secret-env": { type: "string" },
-        "log-level": { type: "string" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean" },
-      },
-    });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options });
   } catch (err) {
-    io.err(`annex: ${(err as Error).message}\n${USAGE}`);
+    io.err(`annex: ${(err as Error).message}\n\n${USAGE}`);
     return EXIT.usage;
   }
-  const { values, positionals } = parsed;
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const [command, ...rest] = parsed.positionals;
   if (values.version) {
     io.out(ANNEX_VERSION);
     return EXIT.ok;
   }
-  if (values.help || positionals.length === 0) {
-    io.out(USAGE);
+  if (values.help || command === undefined) {
+    (values.help ? io.out : io.err)(USAGE);
     return values.help ? EXIT.ok : EXIT.usage;
   }
-  const [command, ...rest] = positionals;
-  if (command !== "run") {
-    io.err(`annex: unknown command ${JSON.stringify(command)}\n${USAGE}`);
+  if (command === "new") return scaffold(rest[0], { standalone: values.standalone === true, dir: values.dir as string | undefined }, io);
+
+  const needsFile = command !== "run";
+  if (needsFile && typeof values.config !== "string") {
+    io.err(`annex ${command}: --config <file> is required\n\n${USAGE}`);
     return EXIT.usage;
   }
-
-  let config: LoadedConfig;
+  const known = command === "run" || command === "doctor" || command === "prosody-config" || (command === "config" && (rest[0] === "check" || rest[0] === "print"));
+  if (!known) {
+    io.err(`annex: unknown command ${JSON.stringify([command, ...rest].join(" "))}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  let config;
   try {
-    config = values.config ? await loadConfigFile(values.config) : singleComponentConfig(rest, values);
+    config = await loadEffectiveConfig(values, command === "run" ? rest : [], env);
   } catch (err) {
     return reportStartupError(err, io);
   }
-  if (values["log-level"]) config.log.level = values["log-level"] as LoadedConfig["log"]["level"];
-  return run(config, catalogue, io);
-}
-
-function singleComponentConfig(rest: string[], values: Record<string, string | boolean | undefined>): LoadedConfig {
-  const [type, extra] = rest;
-  if (!type || extra !== undefined) throw new ConfigError(["annex run: give --config <file>, or one component type (e.g. annex run echo --domain echo.localhost --secret-file secret.txt)"]);
-  const [host, port] = String(values.server ?? "127.0.0.1:5347").split(":");
-  const raw = {
-    server: { host, port: port === undefined ? 5347 : Number(port) },
-    components: [{ type, domain: values.domain, secretFile: values["secret-file"], secretEnv: values["secret-env"] }],
-  };
-  return { ...parseConfig(raw), baseDir: process.cwd() };
-}
-
-async function run(config: LoadedConfig, catalogue: Catalogue, io: CliIo): Promise<number> {
-  const log = createLogger(config.log.level);
-  let runner: Runner;
-  try {
-    runner = await Runner.create(config, { catalogue, log });
-  } catch (err) {
-    return reportStartupError(err, io);
+  switch (command) {
+    case "run":
+      return runComponents(config, catalogue, io);
+    case "doctor":
+      return doctor(config, io);
+    case "prosody-config":
+      return prosodyConfig(config, values["with-secrets"] === true, io);
+    default:
+      return rest[0] === "check" ? checkConfig(config, catalogue, io) : printConfig(config, io);
   }
-
-  let stopping = false;
-  const stopped = new Promise<number>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        log.warn({ signal }, "second signal: exiting now");
-        process.exit(EXIT.failure);
-      }
-      stopping = true;
-      log.info({ signal }, "stopping");
-      runner.stop().then(
-        () => resolve(EXIT.ok),
-        (err: unknown) => {
-          log.error({ err }, "error while stopping");
-          resolve(EXIT.failure);
-        },
-      );
-    };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-  });
-  const fatal = new Promise<number>((resolve) => {
-    for (const { link } of runner.components) {
-      link.on("fatal", (err: FatalLinkError) => {
-        io.err(`annex: ${err.failure.condition}: ${err.message}`);
-        void runner.stop({ drainMs: 0 }).finally(() => resolve(EXIT.config));
-      });
-    }
-  });
-  runner.start().catch(() => undefined); // failures surface through "fatal" or are retried
-  return Promise.race([stopped, fatal]);
-}
-
-function reportStartupError(err: unknown, io: CliIo): number {
-  if (err instanceof ConfigError) {
-    io.err(`annex: the configuration is not valid:\n${err.lines.map((l) => `  ${l}`).join("\n")}`);
-    return EXIT.config;
-  }
-  io.err(`annex: ${(err as Error).message}`);
-  return EXIT.failure;
 }

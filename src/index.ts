@@ -22,6 +22,8 @@ export { ConfigError } from "./config/errors.js";
 export { parseConfig, loadConfigFile } from "./config/load.js";
 export type { AnnexConfig, ComponentEntry } from "./config/schema.js";
 export { runCli, EXIT } from "./cli.js";
+export { Metrics } from "./ops/metrics.js";
+export { stanzaForLog } from "./ops/logger.js";
 export { ANNEX_VERSION } from "./version.js";
 export { buildForm, parseForm, formValues, formType, parseBoolean, type DataForm, type FormField, type FieldType, type FormType } from "./stanza/forms.js";
 export { parseRsm, buildRsm, buildRsmRequest, NS_RSM, type RsmRequest, type RsmResult } from "./stanza/rsm.js";

@@ -34,8 +34,20 @@ export function describeValue(value: unknown): string {
   return `${kind} ${shown}`;
 }
 
-export function formatIssues(issues: readonly core.$ZodIssue[], input: unknown, prefix = ""): string[] {
+/**
+ * One line per issue. `sources` maps a dotted path to where its value came from (an environment
+ * variable or a flag), so a bad override is named as the admin typed it.
+ */
+export function formatIssues(issues: readonly core.$ZodIssue[], input: unknown, prefix = "", sources?: Map<string, string>): string[] {
   return issues.map((issue) => {
+    const line = formatIssue(issue, input, prefix);
+    const source = sources?.get(issue.path.map(String).join("."));
+    return source ? `${line} [from ${source}]` : line;
+  });
+}
+
+function formatIssue(issue: core.$ZodIssue, input: unknown, prefix: string): string {
+  {
     if (issue.code === "unrecognized_keys") {
       return `${formatPath(prefix, issue.path)}: unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
     }
@@ -43,5 +55,5 @@ export function formatIssues(issues: readonly core.$ZodIssue[], input: unknown, 
     const found = describeValue(valueAt(input, issue.path));
     if (issue.code === "invalid_type") return `${where}: expected ${issue.expected}, found ${found}`;
     return `${where}: ${issue.message} (found ${found})`;
-  });
+  }
 }

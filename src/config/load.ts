@@ -2,27 +2,54 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { ConfigError, formatIssues } from "./errors.js";
 import { type AnnexConfig, type ComponentEntry, ConfigSchema } from "./schema.js";
+import { applyOverrides, collectOverrides, type Setting, settingsOf } from "./sources.js";
+
+/** Every setting that can also come from the environment (ANNEX_…) or a flag (--…). */
+export const SETTINGS: Setting[] = settingsOf(ConfigSchema);
+
+export interface ConfigSources {
+  /** Parsed file contents (or a config built from flags); default {}. */
+  raw?: unknown;
+  env?: NodeJS.ProcessEnv;
+  /** Flag values by flag name without dashes, e.g. {"server-port": "5348"}. */
+  flags?: Record<string, unknown>;
+  /** Where relative paths in the file are resolved. */
+  baseDir: string;
+}
 
 export interface LoadedConfig extends AnnexConfig {
   /** The directory relative paths (secretFile, module) are resolved against. */
   baseDir: string;
 }
 
-/** Reads and validates a config file; throws ConfigError with one line per problem. */
-export async function loadConfigFile(path: string): Promise<LoadedConfig> {
+/** File, then environment, then flags; validated as one. Throws ConfigError naming each bad field and its source. */
+export function resolveConfig(sources: ConfigSources): LoadedConfig {
+  const overrides = collectOverrides(SETTINGS, sources.env ?? {}, sources.flags ?? {});
+  const raw = applyOverrides(sources.raw ?? {}, overrides);
+  const origin = new Map(overrides.map((o) => [o.setting.path.join("."), o.source]));
+  const result = ConfigSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(formatIssues(result.error.issues, raw, "", origin));
+  return { ...result.data, baseDir: sources.baseDir };
+}
+
+/** Reads a config file as JSON (no validation yet). */
+export async function readConfigFile(path: string): Promise<{ raw: unknown; baseDir: string }> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
     throw new ConfigError([`${path}: cannot read the config file (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
   }
-  let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    return { raw: JSON.parse(text), baseDir: dirname(resolve(path)) };
   } catch (err) {
     throw new ConfigError([`${path}: not valid JSON (${(err as Error).message})`]);
   }
-  return { ...parseConfig(raw), baseDir: dirname(resolve(path)) };
+}
+
+/** Reads and validates a config file (no environment or flags); throws ConfigError with one line per problem. */
+export async function loadConfigFile(path: string): Promise<LoadedConfig> {
+  return resolveConfig(await readConfigFile(path));
 }
 
 export function parseConfig(raw: unknown): AnnexConfig {

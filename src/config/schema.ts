@@ -22,6 +22,8 @@ export const ComponentEntrySchema = z
     builtins: z.strictObject({ disco: z.boolean(), ping: z.boolean(), version: z.boolean(), time: z.boolean() }).partial().default({}),
     /** Handlers running at once; beyond, IQ requests get a wait-type resource-constraint. */
     maxInFlight: z.int().min(1).default(64),
+    /** This component's log level; default: the global one. */
+    log: z.strictObject({ level: LogLevel.optional() }).default({}),
   })
   // `when` makes these run even when other fields are bad, so every problem is reported at once.
   .refine((entry) => secretSources(entry).length > 0, { path: ["secret"], message: "expected one of secret, secretFile or secretEnv", when: () => true })
@@ -59,7 +61,9 @@ export const ConfigSchema = z.strictObject({
   server: ServerSchema.default(ServerSchema.parse({})),
   /** How long a stop waits for handlers in flight before closing. */
   shutdown: z.strictObject({ drainMs: z.int().min(0).default(5_000) }).default({ drainMs: 5_000 }),
-  log: z.strictObject({ level: LogLevel.default("info") }).default({ level: "info" }),
+  log: z.strictObject({ level: LogLevel.default("info"), pretty: z.enum(["auto", "always", "never"]).default("auto") }).default({ level: "info", pretty: "auto" }),
+  /** Prometheus /metrics and /healthz over HTTP; port 0 = off. Bind to loopback unless a proxy guards it. */
+  metrics: z.strictObject({ port: z.int().min(0).max(65535).default(0), host: z.string().min(1).default("127.0.0.1") }).default({ port: 0, host: "127.0.0.1" }),
   components: z.array(ComponentEntrySchema).min(1, "expected at least one component"),
 });
 

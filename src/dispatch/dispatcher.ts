@@ -7,6 +7,7 @@ import { type Element, xml } from "../stanza/xml.js";
 import { type Incoming, IncomingIq, IncomingMessage, IncomingPresence, type StanzaContext } from "./incoming.js";
 import type { IqCaller } from "./iq-caller.js";
 import type { Sender } from "./sender.js";
+import { stanzaForLog } from "../ops/logger.js";
 
 export interface DispatcherDeps {
   registry: HandlerRegistry;
@@ -50,7 +51,7 @@ export class Dispatcher {
   dispatch(stanza: Element): Promise<void> {
     if (this.inFlight.size >= (this.deps.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT) && !isResponse(stanza)) return this.overloaded(stanza);
     const task = this.handle(stanza).catch((err: unknown) => {
-      this.deps.log.error({ err, stanza: stanza.toString() }, "dispatch failed");
+      this.deps.log.error({ err, stanza: stanzaForLog(stanza) }, "dispatch failed");
     });
     this.inFlight.add(task);
     void task.finally(() => this.inFlight.delete(task));
@@ -100,7 +101,7 @@ export class Dispatcher {
     const from = tryParseJid(stanza.attrs.from as string | undefined);
     if (!from) {
       // Nothing can be answered without a sender; the server always stamps one (RFC 6120 §8.1.2.1).
-      log.warn({ stanza: stanza.toString() }, "dropped stanza without a valid 'from'");
+      log.warn({ stanza: stanzaForLog(stanza) }, "dropped stanza without a valid 'from'");
       return;
     }
     const to = tryParseJid(stanza.attrs.to as string | undefined) ?? parseJid(config.domain);

@@ -1,11 +1,38 @@
-import { pino, type Logger, type LevelWithSilent, type DestinationStream } from "pino";
+import { type DestinationStream, type LevelWithSilent, type Logger, pino } from "pino";
+import { cloneElement, type Element } from "../stanza/xml.js";
 
 /** Keys whose values never reach a log line, wherever they appear. */
-export const REDACT_PATHS = ["secret", "password", "*.secret", "*.password", "config.components[*].secret"];
+export const REDACT_PATHS = ["secret", "password", "token", "*.secret", "*.password", "*.token", "config.components[*].secret"];
 
-/** The process logger: pino JSON on stdout (or the given stream), secrets redacted. */
-export function createLogger(level: LevelWithSilent = "info", destination?: DestinationStream): Logger {
-  return pino({ level, base: { pid: process.pid }, redact: { paths: REDACT_PATHS, censor: "[redacted]" } }, destination);
+export type PrettyMode = "auto" | "always" | "never";
+
+/**
+ * The process logger: pino JSON on stdout, secrets redacted; human-readable through pino-pretty
+ * when stdout is a terminal (or when asked), JSON for log collectors otherwise.
+ */
+export function createLogger(level: LevelWithSilent = "info", pretty: PrettyMode = "auto", destination?: DestinationStream): Logger {
+  const options = { level, base: { pid: process.pid }, redact: { paths: REDACT_PATHS, censor: "[redacted]" } };
+  const wantPretty = pretty === "always" || (pretty === "auto" && process.stdout.isTTY === true);
+  if (wantPretty && !destination) return pino({ ...options, transport: { target: "pino-pretty", options: { translateTime: "SYS:HH:MM:ss.l" } } });
+  return pino(options, destination);
+}
+
+/**
+ * A stanza as it may appear in a log line at info and above: message bodies, subjects and
+ * data-form values are replaced by their length, so conversations never land in logs.
+ */
+export function stanzaForLog(stanza: Element): string {
+  const copy = cloneElement(stanza);
+  const hide = (el: Element) => {
+    for (const child of el.getChildElements()) {
+      if (child.name === "body" || child.name === "subject" || child.name === "value") {
+        const length = child.getText().length;
+        child.children = [`[redacted ${length} chars]`];
+      } else hide(child);
+    }
+  };
+  hide(copy);
+  return copy.toString();
 }
 
 export type { Logger };

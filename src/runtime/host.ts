@@ -11,6 +11,7 @@ import { ComponentConfig, Logger } from "../handlers/tokens.js";
 import { xml, type Element } from "../stanza/xml.js";
 import { validateOptions } from "./options.js";
 import { HostedComponents } from "./hosted.js";
+import { Metrics, Registry } from "../ops/metrics.js";
 import { hasOnStart, hasOnStop } from "./lifecycle.js";
 
 export interface HostOptions {
@@ -26,9 +27,13 @@ export interface HostOptions {
   transport: Transport;
   builtins?: Partial<Record<BuiltinName, boolean>>;
   iqTimeoutMs?: number;
+  /** This component's log level, if not the process's. */
+  logLevel?: string;
   /** Handlers allowed to run at once for this component. */
   maxInFlight?: number;
   observer?: DispatchObserver;
+  /** Where the component's own metrics go; default a registry of its own. */
+  metrics?: Metrics;
   /** The process's list of components, shared by every host of a runner; default: this one alone. */
   hosted?: HostedComponents;
 }
@@ -51,7 +56,7 @@ export class ComponentHost {
     this.registry = HandlerRegistry.build(options.component, builtinClasses(options.builtins));
     const parsedOptions = validateOptions(this.registry.options.options, options.options ?? {}, options.optionsPath ?? "options");
     this.config = new ComponentConfig(options.domain, options.type ?? options.component.name, parsedOptions as Record<string, unknown>);
-    this.log = options.log.child({ component: options.domain });
+    this.log = options.log.child({ component: options.domain }, options.logLevel ? { level: options.logLevel } : {});
     this.iqCaller = new IqCaller(options.iqTimeoutMs);
     this.sender = new Sender(options.domain, options.transport, this.iqCaller);
 
@@ -64,6 +69,7 @@ export class ComponentHost {
     c.register(ComponentConfig, { useValue: this.config });
     c.register(Sender, { useValue: this.sender });
     c.register(HandlerRegistry, { useValue: this.registry });
+    c.register(Metrics, { useValue: options.metrics ?? new Metrics(new Registry(), options.domain) });
     const instanceOf = (cls: HandlerClass) => c.resolve(cls) as object;
     c.register(DiscoCatalog, { useValue: new DiscoCatalog(this.registry, instanceOf) });
     // One instance per handler class per component.

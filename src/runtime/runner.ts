@@ -1,6 +1,10 @@
+import type { Server } from "node:http";
 import type { Logger } from "pino";
 import { type LoadedConfig, resolveSecret } from "../config/load.js";
 import { LinkSupervisor } from "../connection/supervisor.js";
+import type { Transport } from "../dispatch/sender.js";
+import { type HealthReport, startOpsServer } from "../ops/http.js";
+import { AnnexMetrics, Metrics } from "../ops/metrics.js";
 import type { Element } from "../stanza/xml.js";
 import { type Catalogue, resolveComponentClass } from "./catalogue.js";
 import { ComponentHost } from "./host.js";
@@ -16,27 +20,32 @@ export interface RunnerOptions {
   log: Logger;
 }
 
-/** Runs every component of a config: one host and one supervised link each. */
+/** Runs every component of a config: one host and one supervised link each, plus /metrics and /healthz. */
 export class Runner {
+  private opsServer: Server | undefined;
+
   private constructor(
     readonly components: RunningComponent[],
+    readonly metrics: AnnexMetrics,
+    private readonly config: LoadedConfig,
     private readonly log: Logger,
-    private readonly drainMs: number,
   ) {}
 
   /** Resolves types, secrets and options for every entry; throws ConfigError listing what is wrong. */
   static async create(config: LoadedConfig, options: RunnerOptions): Promise<Runner> {
-    const components: RunningComponent[] = [];
+    const metrics = new AnnexMetrics();
     const hosted = new HostedComponents();
+    const components: RunningComponent[] = [];
     for (const [index, entry] of config.components.entries()) {
       const component = await resolveComponentClass(entry.type, options.catalogue, config.baseDir, index);
       const secret = await resolveSecret(entry, index, config.baseDir);
-      const log = options.log.child({ component: entry.domain });
+      const domain = entry.domain;
       const { server } = config;
+      const log = options.log.child({ component: domain }, entry.log.level ? { level: entry.log.level } : {});
       const link = new LinkSupervisor({
         host: server.host,
         port: server.port,
-        domain: entry.domain,
+        domain,
         secret,
         log,
         backoff: { initialMs: server.reconnect.initialMs, maxMs: server.reconnect.maxMs },
@@ -47,39 +56,80 @@ export class Runner {
         maxStanzaBytes: server.maxStanzaBytes,
         maxQueueBytes: server.maxQueueBytes,
       });
+      const counted: Transport = {
+        send: async (stanza) => {
+          await link.send(stanza);
+          metrics.stanzasOut.inc({ component: domain, kind: stanza.name });
+        },
+      };
       const host = new ComponentHost({
         component,
-        domain: entry.domain,
+        domain,
         type: typeof entry.type === "string" ? entry.type : entry.type.module,
         options: entry.options,
         optionsPath: `components[${index}].options`,
         builtins: entry.builtins,
         maxInFlight: entry.maxInFlight,
+        logLevel: entry.log.level,
         log: options.log,
-        transport: link,
+        transport: counted,
         hosted,
+        observer: metrics.observerFor(domain),
+        metrics: new Metrics(metrics.registry, domain),
       });
-      link.on("stanza", (el: Element) => void host.dispatch(el));
+      link.on("stanza", (el: Element) => {
+        metrics.stanzasIn.inc({ component: domain, kind: el.name });
+        void host.dispatch(el);
+      });
       link.on("offline", (reason: string) => host.linkDown(reason));
+      link.on("state", (state: string) => {
+        metrics.connectionState.reset();
+        for (const c of components) metrics.connectionState.set({ component: c.host.domain, state: c.link.state }, 1);
+        if (state === "connecting" && link.reconnects > 0) metrics.reconnects.inc({ component: domain });
+      });
       components.push({ host, link });
     }
-    return new Runner(components, options.log, config.shutdown.drainMs);
+    return new Runner(components, metrics, config, options.log);
   }
 
-  /** Starts every component and connects it; rejects with FatalLinkError if one can never connect. */
+  /** Every component's link state; ok only when all are online. */
+  health(): HealthReport {
+    const report: HealthReport = { ok: true, components: {} };
+    for (const { host, link } of this.components) {
+      report.components[host.domain] = { state: link.state, ...(link.lastError ? { lastError: link.lastError } : {}) };
+      if (link.state !== "online") report.ok = false;
+    }
+    return report;
+  }
+
+  /** The Prometheus text for /metrics. */
+  async metricsText(): Promise<string> {
+    for (const { host, link } of this.components) this.metrics.queueBytes.set({ component: host.domain }, link.stats().queuedBytes);
+    return this.metrics.text();
+  }
+
+  /** Starts the HTTP endpoints (if configured), then every component; rejects with FatalLinkError if one can never connect. */
   async start(): Promise<void> {
+    const { port, host } = this.config.metrics;
+    if (port > 0) {
+      this.opsServer = await startOpsServer(host, port, { metrics: () => this.metricsText(), health: () => this.health() });
+      this.log.info({ url: `http://${host}:${port}/metrics` }, "metrics and /healthz listening");
+    }
     for (const { host } of this.components) await host.start();
     await Promise.all(this.components.map(({ link }) => link.start()));
     this.log.info({ components: this.components.map((c) => c.host.domain) }, "all components online");
   }
 
-  /** Graceful shutdown of every component, then the streams are closed. */
+  /** Graceful shutdown of every component, then the streams and the HTTP endpoints are closed. */
   async stop(options: { drainMs?: number } = {}): Promise<void> {
     await Promise.all(
       this.components.map(async ({ host, link }) => {
-        await host.stop({ drainMs: options.drainMs ?? this.drainMs });
+        await host.stop({ drainMs: options.drainMs ?? this.config.shutdown.drainMs });
         await link.stop();
       }),
     );
+    const server = this.opsServer;
+    this.opsServer = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }

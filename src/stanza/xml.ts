@@ -1,4 +1,4 @@
-import { Element, createElement, parse } from "ltx";
+import { Element, clone, createElement, parse } from "ltx";
 
 export { Element };
 
@@ -42,4 +42,9 @@ export function namespaceOf(el: Element): string | undefined {
 /** Child elements only (text nodes skipped). */
 export function childElements(el: Element): Element[] {
   return el.getChildElements();
+}
+
+/** A deep copy of an element. */
+export function cloneElement(el: Element): Element {
+  return clone(el) as Element;
 }

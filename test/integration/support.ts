@@ -104,12 +104,13 @@ export class AnnexProcess {
     this.exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
   }
 
-  static async start(config: unknown, options: { waitOnline?: boolean; files?: Record<string, string>; env?: NodeJS.ProcessEnv } = {}): Promise<AnnexProcess> {
+  static async start(config: unknown, options: { waitOnline?: boolean; files?: Record<string, string>; env?: NodeJS.ProcessEnv; args?: string[]; command?: string[] } = {}): Promise<AnnexProcess> {
     const dir = await mkdtemp(join(tmpdir(), "annex-run-"));
     for (const [name, content] of Object.entries(options.files ?? {})) await writeFile(join(dir, name), content);
     const configPath = join(dir, "annex.config.json");
     await writeFile(configPath, JSON.stringify(config, null, 2));
-    const child = spawn(process.execPath, [ANNEX_BIN, "run", "--config", configPath], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } });
+    const command = options.command ?? ["run"];
+    const child = spawn(process.execPath, [ANNEX_BIN, ...command, "--config", configPath, ...(options.args ?? [])], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } });
     const p = new AnnexProcess(child);
     if (options.waitOnline !== false) await p.waitForOutput(/all components online/, 10_000);
     return p;

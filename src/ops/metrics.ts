@@ -1,0 +1,87 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { DispatchObserver } from "../dispatch/dispatcher.js";
+
+const PREFIX = "annex_";
+
+/** The process's metrics (Prometheus text format), shared by every component of a runner. */
+export class AnnexMetrics {
+  readonly registry = new Registry();
+  readonly stanzasIn: Counter<"component" | "kind">;
+  readonly stanzasOut: Counter<"component" | "kind">;
+  readonly handlerDuration: Histogram<"component" | "handler" | "outcome">;
+  readonly errorsSent: Counter<"component" | "condition">;
+  readonly overloaded: Counter<"component" | "kind">;
+  readonly reconnects: Counter<"component">;
+  readonly connectionState: Gauge<"component" | "state">;
+  readonly queueBytes: Gauge<"component">;
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
+    this.stanzasIn = new Counter({ name: `${PREFIX}stanzas_in_total`, help: "Stanzas received from the server", labelNames: ["component", "kind"], registers });
+    this.stanzasOut = new Counter({ name: `${PREFIX}stanzas_out_total`, help: "Stanzas sent to the server", labelNames: ["component", "kind"], registers });
+    this.handlerDuration = new Histogram({
+      name: `${PREFIX}handler_duration_seconds`,
+      help: "Time spent in each handler",
+      labelNames: ["component", "handler", "outcome"],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.errorsSent = new Counter({ name: `${PREFIX}stanza_errors_sent_total`, help: "Stanza errors sent, by condition", labelNames: ["component", "condition"], registers });
+    this.overloaded = new Counter({ name: `${PREFIX}overloaded_total`, help: "Stanzas refused because too many handlers were running", labelNames: ["component", "kind"], registers });
+    this.reconnects = new Counter({ name: `${PREFIX}reconnects_total`, help: "Connection attempts after the first", labelNames: ["component"], registers });
+    this.connectionState = new Gauge({ name: `${PREFIX}connection_state`, help: "1 for the link's current state", labelNames: ["component", "state"], registers });
+    this.queueBytes = new Gauge({ name: `${PREFIX}outbound_queue_bytes`, help: "Bytes waiting to be written to the server", labelNames: ["component"], registers });
+  }
+
+  /** What the dispatcher reports for one component. */
+  observerFor(component: string): DispatchObserver {
+    return {
+      handled: (handler, _kind, seconds, outcome) => this.handlerDuration.observe({ component, handler, outcome }, seconds),
+      errorSent: (condition) => this.errorsSent.inc({ component, condition }),
+      overloaded: (kind) => this.overloaded.inc({ component, kind }),
+    };
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+type Labels = Record<string, string | number>;
+
+/**
+ * Metrics a component adds (injectable as `Metrics`): names get the `annex_` prefix and every series
+ * a `component` label, so two components of one type report side by side.
+ */
+export class Metrics {
+  constructor(
+    private readonly registry: Registry,
+    private readonly component: string,
+  ) {}
+
+  counter(name: string, help: string, labelNames: string[] = []): { inc(labels?: Labels, value?: number): void } {
+    const metric = this.metric(name, () => new Counter({ name: PREFIX + name, help, labelNames: ["component", ...labelNames], registers: [this.registry] }));
+    return { inc: (labels = {}, value = 1) => metric.inc({ ...labels, component: this.component }, value) };
+  }
+
+  gauge(name: string, help: string, labelNames: string[] = []): { set(value: number, labels?: Labels): void; inc(labels?: Labels, value?: number): void; dec(labels?: Labels, value?: number): void } {
+    const metric = this.metric(name, () => new Gauge({ name: PREFIX + name, help, labelNames: ["component", ...labelNames], registers: [this.registry] }));
+    return {
+      set: (value, labels = {}) => metric.set({ ...labels, component: this.component }, value),
+      inc: (labels = {}, value = 1) => metric.inc({ ...labels, component: this.component }, value),
+      dec: (labels = {}, value = 1) => metric.dec({ ...labels, component: this.component }, value),
+    };
+  }
+
+  histogram(name: string, help: string, buckets: number[], labelNames: string[] = []): { observe(value: number, labels?: Labels): void } {
+    const metric = this.metric(name, () => new Histogram({ name: PREFIX + name, help, buckets, labelNames: ["component", ...labelNames], registers: [this.registry] }));
+    return { observe: (value, labels = {}) => metric.observe({ ...labels, component: this.component }, value) };
+  }
+
+  private metric<T>(name: string, make: () => T): T {
+    return (this.registry.getSingleMetric(PREFIX + name) as T | undefined) ?? make();
+  }
+}
+
+export { Registry };

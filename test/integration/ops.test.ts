@@ -1,0 +1,176 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtemp, symlink, mkdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
+import { xml } from "@xmpp/client";
+import { freePort, type ManagedProsody } from "annex/testing";
+import { ANNEX_BIN, AnnexProcess, byId, startProsody, TestClient } from "./support.js";
+
+const execFileAsync = promisify(execFile);
+const REPO = resolve(new URL("../../../", import.meta.url).pathname);
+
+/** The value of one series in Prometheus text, 0 when absent. */
+function sample(text: string, name: string, labels: Record<string, string>): number {
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (wanted.every((w) => line.includes(w))) return Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return 0;
+}
+
+describe("metrics and health against a real Prosody", () => {
+  let prosody: ManagedProsody;
+  let annex: AnnexProcess;
+  let alice: TestClient;
+  let metricsPort: number;
+  const scrape = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+
+  before(async () => {
+    prosody = await startProsody([{ domain: "echo.localhost", secret: "s" }], [{ username: "alice", password: "pw" }]);
+    metricsPort = await freePort();
+    annex = await AnnexProcess.start(
+      { server: { port: prosody.componentPort, reconnect: { initialMs: 100, maxMs: 500 } }, components: [{ type: "echo", domain: "echo.localhost", secret: "s" }] },
+      { env: { ANNEX_METRICS_PORT: String(metricsPort) } },
+    );
+    alice = await TestClient.connect(prosody, "alice", "pw");
+  });
+
+  after(async () => {
+    await alice?.stop();
+    await annex?.stop();
+    await prosody?.stop();
+  });
+
+  test("/metrics counters move by exactly what flowed", async () => {
+    const before = await scrape();
+    const labels = { component: "echo.localhost", kind: "message" };
+    for (let i = 0; i < 7; i++) await alice.send(xml("message", { to: "echo.localhost", type: "chat", id: `m${i}` }, xml("body", {}, `n${i}`)));
+    await alice.waitFor(byId("m6"));
+    await alice.send(xml("iq", { to: "echo.localhost", type: "get", id: "unknown" }, xml("query", { xmlns: "urn:nobody" })));
+    await alice.waitFor(byId("unknown"));
+    const after = await scrape();
+    assert.equal(sample(after, "annex_stanzas_in_total", labels) - sample(before, "annex_stanzas_in_total", labels), 7);
+    assert.equal(sample(after, "annex_stanzas_out_total", labels) - sample(before, "annex_stanzas_out_total", labels), 7);
+    const handler = { component: "echo.localhost", handler: "Echo.echo", outcome: "ok" };
+    assert.equal(sample(after, "annex_handler_duration_seconds_count", handler) - sample(before, "annex_handler_duration_seconds_count", handler), 7);
+    const errors = { component: "echo.localhost", condition: "service-unavailable" };
+    assert.equal(sample(after, "annex_stanza_errors_sent_total", errors) - sample(before, "annex_stanza_errors_sent_total", errors), 1);
+    assert.equal(sample(after, "annex_connection_state", { component: "echo.localhost", state: "online" }), 1);
+    assert.match(after, /annex_process_resident_memory_bytes \d+/, "default process metrics are on");
+  });
+
+  test("/healthz is 200 while online, 503 naming the component while Prosody is down, 200 again after", async () => {
+    const ok = await fetch(`http://127.0.0.1:${metricsPort}/healthz`);
+    assert.equal(ok.status, 200);
+    await prosody.kill();
+    let down: Response | undefined;
+    for (let i = 0; i < 50 && down?.status !== 503; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      down = await fetch(`http://127.0.0.1:${metricsPort}/healthz`);
+    }
+    assert.equal(down?.status, 503);
+    const body = (await down?.json()) as { notOnline: string[] };
+    assert.deepEqual(body.notOnline, ["echo.localhost"]);
+    await prosody.launch();
+    let back: Response | undefined;
+    for (let i = 0; i < 100 && back?.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      back = await fetch(`http://127.0.0.1:${metricsPort}/healthz`);
+    }
+    assert.equal(back?.status, 200);
+    const text = await scrape();
+    assert.ok(sample(text, "annex_reconnects_total", { component: "echo.localhost" }) >= 1);
+    await alice.stop();
+    alice = await TestClient.connect(prosody, "alice", "pw");
+  });
+});
+
+describe("configuration sources", () => {
+  test("flags override environment variables, which override the file", async () => {
+    const config = { server: { port: 5000, timeoutMs: 1000 }, log: { level: "warn" }, components: [{ type: "echo", domain: "echo.localhost", secret: "s" }] };
+    const p = await AnnexProcess.start(config, {
+      command: ["config", "print"],
+      waitOnline: false,
+      env: { ANNEX_SERVER_PORT: "6000", ANNEX_SERVER_TIMEOUT_MS: "2000", ANNEX_LOG_LEVEL: "debug" },
+      args: ["--server-port", "7000"],
+    });
+    assert.equal(await p.exited, 0, p.output);
+    const printed = JSON.parse(p.output) as { server: { port: number; timeoutMs: number; host: string }; log: { level: string }; components: { secret: string }[] };
+    assert.equal(printed.server.port, 7000, "flag beats environment");
+    assert.equal(printed.server.timeoutMs, 2000, "environment beats file");
+    assert.equal(printed.server.host, "127.0.0.1", "file (default) when nobody overrides");
+    assert.equal(printed.log.level, "debug");
+    assert.equal(printed.components[0]?.secret, "[redacted]");
+  });
+
+  test("a bad value from the environment is named by its variable", async () => {
+    const p = await AnnexProcess.start({ components: [{ type: "echo", domain: "echo.localhost", secret: "s" }] }, { command: ["config", "check"], waitOnline: false, env: { ANNEX_SERVER_PORT: "fifty" } });
+    assert.equal(await p.exited, 78);
+    assert.match(p.output, /server\.port: expected number, found string "fifty" \[from ANNEX_SERVER_PORT\]/);
+  });
+});
+
+describe("annex doctor", () => {
+  let prosody: ManagedProsody;
+  before(async () => {
+    prosody = await startProsody([{ domain: "echo.localhost", secret: "right" }], []);
+  });
+  after(async () => {
+    await prosody?.stop();
+  });
+
+  test("passes on a good setup", async () => {
+    const p = await AnnexProcess.start({ server: { port: prosody.componentPort }, components: [{ type: "echo", domain: "echo.localhost", secret: "right" }] }, { command: ["doctor"], waitOnline: false });
+    assert.equal(await p.exited, 0, p.output);
+    assert.match(p.output, /ok {3}the handshake is accepted/);
+    assert.match(p.output, /ok {3}localhost lists echo\.localhost in its disco#items/);
+  });
+
+  test("names the wrong secret and its fix", async () => {
+    const p = await AnnexProcess.start({ server: { port: prosody.componentPort }, components: [{ type: "echo", domain: "echo.localhost", secret: "wrong" }] }, { command: ["doctor"], waitOnline: false });
+    assert.equal(await p.exited, 78, p.output);
+    assert.match(p.output, /FAIL the handshake failed \(not-authorized\)\n\s+fix: the server rejected the secret for echo\.localhost: check that the component's secret matches component_secret/);
+    assert.ok(!p.output.includes("wrong"), "the secret is not printed");
+  });
+
+  test("names the missing Component line and its fix", async () => {
+    const p = await AnnexProcess.start({ server: { port: prosody.componentPort }, components: [{ type: "echo", domain: "missing.localhost", secret: "x" }] }, { command: ["doctor"], waitOnline: false });
+    assert.equal(await p.exited, 78, p.output);
+    assert.match(p.output, /FAIL the handshake failed \(host-unknown\)\n\s+fix: .*add Component "missing\.localhost"/);
+  });
+
+  test("says when nothing listens on the component port", async () => {
+    const port = await freePort();
+    const p = await AnnexProcess.start({ server: { port }, components: [{ type: "echo", domain: "echo.localhost", secret: "x" }] }, { command: ["doctor"], waitOnline: false });
+    assert.equal(await p.exited, 78);
+    assert.match(p.output, new RegExp(`FAIL nothing accepts connections on 127\\.0\\.0\\.1:${port}\\n\\s+fix: start the server, and check component_ports`));
+  });
+});
+
+describe("annex new", () => {
+  test("a standalone component builds and its generated test passes as generated", async () => {
+    const dir = join(await mkdtemp(join(tmpdir(), "annex-new-")), "demo");
+    const created = await execFileAsync(process.execPath, [ANNEX_BIN, "new", "demo", "--standalone", "--dir", dir]);
+    assert.match(created.stdout, /created .*demo/);
+    // What `npm install` would do, offline: link this Annex and the toolchain's types.
+    await mkdir(join(dir, "node_modules", "@types"), { recursive: true });
+    await symlink(REPO, join(dir, "node_modules", "annex"));
+    await symlink(join(REPO, "node_modules", "@types", "node"), join(dir, "node_modules", "@types", "node"));
+    await execFileAsync(process.execPath, [join(REPO, "node_modules", "typescript", "bin", "tsc"), "-p", join(dir, "tsconfig.json")]);
+    // A test runner inside a test run reports to its parent unless NODE_TEST_CONTEXT is cleared.
+    const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+    const { stdout } = await execFileAsync(process.execPath, ["--test", "--test-reporter=tap", join(dir, "dist", "test", "demo.test.js")], { env });
+    assert.match(stdout, /# pass 3/);
+    assert.match(stdout, /# fail 0/);
+  });
+
+  test("refuses a bad name and an existing folder", async () => {
+    await assert.rejects(execFileAsync(process.execPath, [ANNEX_BIN, "new", "Bad_Name"]), (err: { code: number; stderr: string }) => err.code === 64 && /lower-case letters/.test(err.stderr));
+    const dir = await mkdtemp(join(tmpdir(), "annex-new-"));
+    await assert.rejects(execFileAsync(process.execPath, [ANNEX_BIN, "new", "x", "--dir", dir]), (err: { code: number; stderr: string }) => err.code === 1 && /already exists/.test(err.stderr));
+  });
+});
