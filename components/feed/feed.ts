@@ -1,0 +1,289 @@
+import {
+  buildRsm,
+  Component,
+  DiscoInfo,
+  type DiscoInfoResult,
+  type DiscoItem,
+  DiscoItems,
+  type Element,
+  type IncomingIq,
+  Iq,
+  parseRsm,
+  StanzaError,
+  tryParseJid,
+  xml,
+} from "annex";
+import { inject } from "tsyringe";
+import { FeedOptionsSchema } from "./options.js";
+import { FeedPresence } from "./presence.js";
+import { errors, feature, NS_PUBSUB, NS_PUBSUB_OWNER } from "./pubsub/errors.js";
+import { metaDataForm } from "./pubsub/metadata.js";
+import { checkPublishOptions } from "./pubsub/publish-options.js";
+import { subscribeOptions } from "./pubsub/subscribe-options.js";
+import { FeedService } from "./service.js";
+import type { FeedItem } from "./store/store.js";
+
+/** XEP-0060 features this service implements (research pubsub.md §4); disco#info lists exactly these. */
+export const FEED_FEATURES = [
+  "access-open",
+  "access-presence",
+  "access-whitelist",
+  "item-ids",
+  "last-published",
+  "meta-data",
+  "persistent-items",
+  "publish",
+  "publish-options",
+  "purge-nodes",
+  "retract-items",
+  "retrieve-items",
+  "retrieve-subscriptions",
+  "rsm",
+  "subscribe",
+].map(feature);
+
+/** What a request for an action we do not implement names as its unsupported feature (XEP-0060 §4.6). */
+const UNSUPPORTED: Record<string, [feature: string, what: string]> = {
+  create: ["create-nodes", "creating nodes (nodes come from the configuration)"],
+  configure: ["config-node", "node configuration (nodes come from the configuration)"],
+  delete: ["delete-nodes", "deleting nodes"],
+  affiliations: ["retrieve-affiliations", "affiliation management"],
+  options: ["subscription-options", "subscription options"],
+  default: ["retrieve-default", "default configuration retrieval"],
+};
+
+/**
+ * The feed: a XEP-0060 publish-subscribe service on its own domain (the interoperable subset),
+ * with item-id RSM paging (XEP-0059), durable storage, retention, temporary subscriptions and
+ * bounded notification queues. Nodes come from the configuration.
+ */
+@Component({
+  identity: { category: "pubsub", type: "service", name: "Annex feed" },
+  features: [...FEED_FEATURES, "http://jabber.org/protocol/rsm"],
+  handlers: [FeedService, FeedPresence],
+  options: FeedOptionsSchema,
+})
+export class Feed {
+  constructor(@inject(FeedService) private readonly feed: FeedService) {}
+
+  // XEP-0060 §5.6, §6.5: subscriptions and items retrieval.
+  @Iq({ type: "get", child: "pubsub", xmlns: NS_PUBSUB })
+  async get(iq: IncomingIq): Promise<Element> {
+    const action = firstAction(iq.payload);
+    switch (action.name) {
+      case "items":
+        return this.items(iq, action);
+      case "subscriptions":
+        return this.subscriptions(iq, action);
+      default:
+        throw unsupported(action.name);
+    }
+  }
+
+  // XEP-0060 §6.1, §6.2, §7.1, §7.2: subscribe, unsubscribe, publish, retract.
+  @Iq({ type: "set", child: "pubsub", xmlns: NS_PUBSUB })
+  async set(iq: IncomingIq): Promise<Element | undefined> {
+    const action = firstAction(iq.payload);
+    switch (action.name) {
+      case "subscribe":
+        return this.subscribe(iq, action);
+      case "unsubscribe":
+        return this.unsubscribe(iq, action);
+      case "publish":
+        return this.publish(iq, action);
+      case "retract":
+        return this.retract(iq, action);
+      default:
+        throw unsupported(action.name);
+    }
+  }
+
+  // XEP-0060 §8.8.1: owners list a node's subscriptions.
+  @Iq({ type: "get", child: "pubsub", xmlns: NS_PUBSUB_OWNER, feature: false })
+  async ownerGet(iq: IncomingIq): Promise<Element> {
+    const action = firstAction(iq.payload);
+    if (action.name !== "subscriptions") throw unsupported(action.name);
+    const node = this.feed.node(action.attrs.node as string | undefined, "subscriptions");
+    if (!this.feed.isOwner(node, iq.from)) throw errors.forbidden(`only the owners of node ${JSON.stringify(node.name)} may list its subscriptions`);
+    const subs = this.feed.subscriptionsOf(node.name);
+    return xml(
+      "pubsub",
+      { xmlns: NS_PUBSUB_OWNER },
+      xml("subscriptions", { node: node.name }, subs.map((s) => xml("subscription", { jid: s.jid, subscription: "subscribed" }))),
+    );
+  }
+
+  // XEP-0060 §8.5: owners purge a node.
+  @Iq({ type: "set", child: "pubsub", xmlns: NS_PUBSUB_OWNER, feature: false })
+  async ownerSet(iq: IncomingIq): Promise<undefined> {
+    const action = firstAction(iq.payload);
+    if (action.name === "subscriptions") throw errors.unsupported("manage-subscriptions", "changing subscriptions as owner");
+    if (action.name !== "purge") throw unsupported(action.name);
+    const node = this.feed.node(action.attrs.node as string | undefined, "purge");
+    if (!this.feed.isOwner(node, iq.from)) throw errors.forbidden(`only the owners of node ${JSON.stringify(node.name)} may purge it`);
+    if (!node.persistItems) throw errors.notPersistent(node.name);
+    const removed = await this.feed.purge(node.name);
+    iq.log.info({ node: node.name, removed }, "node purged");
+    return undefined;
+  }
+
+  // XEP-0060 §5.2: the nodes; §5.5: a node's items (by id).
+  @DiscoItems()
+  async discoItems(node: string | undefined): Promise<DiscoItem[] | undefined> {
+    const domain = this.feed.domain;
+    if (node === undefined) return [...this.feed.nodes].map(([name, n]) => ({ jid: domain, node: name, name: n.title }));
+    const options = this.feed.nodes.get(node);
+    if (!options) return undefined;
+    if (!options.persistItems) return [];
+    const page = await this.feed.page(node, { max: this.feed.options.maxPageSize, before: true });
+    return page.items.map((i) => ({ jid: domain, name: i.id }));
+  }
+
+  // XEP-0060 §5.3-5.4: a node is a leaf with a meta-data form.
+  @DiscoInfo()
+  async discoInfo(node: string | undefined): Promise<DiscoInfoResult | undefined> {
+    if (node === undefined) return undefined;
+    const options = this.feed.nodes.get(node);
+    if (!options) return undefined;
+    return {
+      identities: [{ category: "pubsub", type: "leaf" }],
+      features: [NS_PUBSUB],
+      forms: [metaDataForm(node, options, this.feed.subscriptionsOf(node).length)],
+    };
+  }
+
+  private async items(iq: IncomingIq, action: Element): Promise<Element> {
+    const node = this.feed.node(action.attrs.node as string | undefined, "items");
+    this.feed.checkAccess(node, iq.from);
+    if (node.itemsRequireSubscription && !this.feed.isPublisher(node, iq.from) && this.feed.subscriptionsFor(iq.from, node.name).length === 0) {
+      throw errors.itemsNotSubscribed(node.name);
+    }
+    if (!node.persistItems) throw errors.notPersistent(node.name);
+    const answer = (items: FeedItem[], set?: Element) =>
+      xml("pubsub", { xmlns: NS_PUBSUB }, xml("items", { node: node.name }, items.map((i) => this.feed.itemElement(i))), set ?? null);
+
+    // XEP-0060 §6.5.8: specific items; unknown ids are simply absent (not an error).
+    const ids = action.getChildren("item").map((i) => i.attrs.id as string | undefined);
+    if (ids.length > 0) {
+      if (ids.some((id) => !id)) throw new StanzaError("bad-request", "every <item/> in an items request needs an id");
+      return answer(await this.feed.itemsById(node.name, ids as string[]));
+    }
+
+    const cap = this.feed.options.maxPageSize;
+    const maxItems = parseMaxItems(action.attrs.max_items as string | undefined);
+    const rsm = parseRsm(iq.payload);
+    if (rsm) {
+      // XEP-0059: ids are the UIDs; the order is publish order, oldest first.
+      const max = Math.min(rsm.max ?? maxItems ?? cap, cap);
+      const page = await this.feed.page(node.name, { max, after: rsm.after, before: rsm.before, index: rsm.index });
+      const first = page.items[0];
+      const set = buildRsm({ first: first?.id, firstIndex: first ? page.firstIndex : undefined, last: page.items.at(-1)?.id, count: page.count });
+      return answer(page.items, set);
+    }
+    // XEP-0060 §6.5.7: max_items = the N most recent; with none, everything up to the page cap.
+    // A truncated answer says so with an RSM set (§6.5.4) so the client can page back.
+    const page = await this.feed.page(node.name, { max: Math.min(maxItems ?? cap, cap), before: true });
+    const truncated = page.count > page.items.length && (maxItems === undefined || maxItems > page.items.length);
+    const first = page.items[0];
+    return answer(page.items, truncated ? buildRsm({ first: first?.id, firstIndex: page.firstIndex, last: page.items.at(-1)?.id, count: page.count }) : undefined);
+  }
+
+  private subscriptions(iq: IncomingIq, action: Element): Element {
+    const nodeName = action.attrs.node as string | undefined;
+    if (nodeName !== undefined) this.feed.node(nodeName, "subscriptions");
+    const subs = this.feed.subscriptionsFor(iq.from, nodeName);
+    return xml(
+      "pubsub",
+      { xmlns: NS_PUBSUB },
+      xml("subscriptions", { node: nodeName }, subs.map((s) => xml("subscription", { node: s.node, jid: s.jid, subscription: "subscribed" }))),
+    );
+  }
+
+  private async subscribe(iq: IncomingIq, action: Element): Promise<Element> {
+    const node = this.feed.node(action.attrs.node as string | undefined, "subscribe");
+    const jid = subscriberJid(iq, action);
+    this.feed.checkAccess(node, iq.from);
+    // XEP-0060 §12.4: pubsub#expire=presence asks for a temporary subscription; a subscriber that sent us
+    // directed presence gets one too, so a web page that goes away leaves no subscription behind.
+    const expiresWithPresence = subscribeOptions(iq.payload).expire === "presence";
+    const temporary = expiresWithPresence || this.feed.present.has(iq.from.toString());
+    const sub = await this.feed.subscribe(node.name, jid, { temporary, boundTo: iq.from.toString() });
+    iq.log.info({ node: node.name, jid, temporary: sub.temporary }, "subscribed");
+    if (this.feed.options.sendLastPublishedItem === "on_sub" && node.persistItems) {
+      const last = await this.feed.latest(node.name);
+      if (last) this.feed.sendLastItem(sub, last);
+    }
+    return xml("pubsub", { xmlns: NS_PUBSUB }, xml("subscription", { node: node.name, jid, subscription: "subscribed" }));
+  }
+
+  private async unsubscribe(iq: IncomingIq, action: Element): Promise<undefined> {
+    const node = this.feed.node(action.attrs.node as string | undefined, "unsubscribe");
+    const jid = subscriberJid(iq, action);
+    if (!(await this.feed.unsubscribe(node.name, jid))) throw errors.notSubscribed(node.name, jid);
+    iq.log.info({ node: node.name, jid }, "unsubscribed");
+    return undefined;
+  }
+
+  private async publish(iq: IncomingIq, action: Element): Promise<Element> {
+    const node = this.feed.node(action.attrs.node as string | undefined, "publish");
+    if (!this.feed.isPublisher(node, iq.from)) throw errors.forbidden(`${iq.from.bare().toString()} may not publish to node ${JSON.stringify(node.name)}`);
+    checkPublishOptions(iq.payload, node);
+    const items = action.getChildren("item");
+    if (items.length === 0) throw errors.itemRequired(`publish to node ${JSON.stringify(node.name)} needs an <item/>`);
+    if (items.length > 1) throw errors.invalidPayload("publish one <item/> at a time");
+    const item = items[0]!;
+    const payloads = item.getChildElements();
+    if (payloads.length !== 1) throw errors.invalidPayload(`an item needs exactly one payload element, this one has ${payloads.length}`);
+    const payload = payloads[0]!;
+    if (node.payloadNamespace && payload.getNS() !== node.payloadNamespace) {
+      throw errors.invalidPayload(`node ${JSON.stringify(node.name)} takes ${node.payloadNamespace} payloads, not ${payload.getNS() || "no namespace"}`);
+    }
+    const id = item.attrs.id as string | undefined;
+    if (id === "") throw new StanzaError("bad-request", "an item id must not be empty");
+    const stored = await this.feed.publish(node.name, { id, payload, publisher: iq.from.toString() });
+    // XEP-0060 §7.1.2: the result names the item id (the one we generated when none was given).
+    return xml("pubsub", { xmlns: NS_PUBSUB }, xml("publish", { node: node.name }, xml("item", { id: stored.id })));
+  }
+
+  private async retract(iq: IncomingIq, action: Element): Promise<undefined> {
+    const node = this.feed.node(action.attrs.node as string | undefined, "retract");
+    if (!this.feed.isPublisher(node, iq.from)) throw errors.forbidden(`${iq.from.bare().toString()} may not retract from node ${JSON.stringify(node.name)}`);
+    const ids = action.getChildren("item").map((i) => i.attrs.id as string | undefined);
+    if (ids.length === 0 || ids.some((id) => !id)) throw errors.itemRequired("retract needs an <item id=…/>");
+    if (!node.persistItems) throw errors.notPersistent(node.name);
+    const notify = action.attrs.notify === "1" || action.attrs.notify === "true";
+    for (const id of ids as string[]) {
+      // XEP-0060 §7.2.3.3: retracting an item that does not exist is item-not-found.
+      if (!(await this.feed.retract(node.name, id, notify))) throw new StanzaError("item-not-found", { type: "cancel", text: `no item ${JSON.stringify(id)} in node ${JSON.stringify(node.name)}` });
+    }
+    return undefined;
+  }
+}
+
+/** The action is the first child of <pubsub/> (options, publish-options and RSM follow it). */
+function firstAction(pubsub: Element): Element {
+  const action = pubsub.getChildElements()[0];
+  if (!action) throw new StanzaError("bad-request", "<pubsub/> needs an action element such as <items/> or <subscribe/>");
+  return action;
+}
+
+function unsupported(name: string): StanzaError {
+  const known = UNSUPPORTED[name];
+  if (known) return errors.unsupported(known[0], known[1]);
+  return new StanzaError("bad-request", `unknown pubsub action <${name}/>`);
+}
+
+/** XEP-0060 §6.1.3.1: the jid to (un)subscribe must be the sender's bare JID or the sender itself. */
+function subscriberJid(iq: IncomingIq, action: Element): string {
+  const jid = action.attrs.jid as string | undefined;
+  if (!jid) throw errors.invalidJid("", iq.from.toString());
+  const parsed = tryParseJid(jid);
+  if (!parsed || parsed.bare().toString() !== iq.from.bare().toString()) throw errors.invalidJid(jid, iq.from.toString());
+  return parsed.toString();
+}
+
+function parseMaxItems(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(value) || Number(value) === 0) throw new StanzaError("bad-request", `max_items must be a positive integer, not ${JSON.stringify(value)}`);
+  return Number(value);
+}

@@ -1,0 +1,101 @@
+import { tryParseJid } from "annex";
+import { z } from "zod";
+
+// The feed's `options` (config contract of issue 6; README.md documents every key).
+
+const Jid = z.string().refine((s) => tryParseJid(s) !== undefined, { error: (i) => `expected a JID such as alice@localhost, not ${JSON.stringify(i.input)}` });
+/** XEP-0060 NodeIDs are opaque; we keep them printable and URL-safe so the HTTP ingest can name them. */
+const NodeName = z.string().regex(/^[A-Za-z0-9._~:@!$'()*+,;=-]{1,200}$/, "expected a node name of letters, digits and URL-safe punctuation");
+
+const Rate = z.strictObject({
+  /** Sustained publishes per second for the node. */
+  perSecond: z.number().positive(),
+  /** Publishes allowed at once above the sustained rate; default max(1, perSecond). */
+  burst: z.int().positive().optional(),
+});
+
+export const NodeOptionsSchema = z.strictObject({
+  title: z.string().optional(),
+  /** JIDs (bare: any resource; full: that resource) allowed to publish and retract over XMPP. */
+  publishers: z.array(Jid).default([]),
+  /** JIDs allowed owner operations (purge, subscription list). */
+  owners: z.array(Jid).default([]),
+  /** Keep at most this many items (newest). */
+  maxItems: z.int().positive().default(10_000),
+  /** Drop items older than this. */
+  maxAgeSeconds: z.number().positive().optional(),
+  /** XEP-0060 publish_node_full: evict the oldest (default) or reject new items when maxItems is reached. */
+  whenFull: z.enum(["evict", "reject"]).default("evict"),
+  /** XEP-0060 §4.5 access models: open, presence (the entity has a presence subscription to the feed) or whitelist. */
+  access: z.enum(["open", "presence", "whitelist"]).default("open"),
+  /** Who may subscribe and retrieve on a whitelist node (bare JIDs). */
+  whitelist: z.array(Jid).default([]),
+  /** Items may be retrieved only by subscribers (XEP-0060 §6.5.9.2). */
+  itemsRequireSubscription: z.boolean().default(false),
+  /** false = notifications only, nothing stored (XEP-0060 pubsub#persist_items). */
+  persistItems: z.boolean().default(true),
+  /** Required namespace of item payloads (XEP-0060 pubsub#type), e.g. urn:xmpp:json:0. */
+  payloadNamespace: z.string().min(1).optional(),
+  /** Per-node publish rate limit (every publisher together: XMPP, HTTP, sources). */
+  rate: Rate.optional(),
+});
+
+const Ticker = z.strictObject({
+  type: z.literal("ticker"),
+  node: NodeName.default("stock-data"),
+  intervalMs: z.int().min(10).default(250),
+  /** Seed of the value walk, for reproducible data; default random. */
+  seed: z.int().optional(),
+  /** Starting value (the book starts at 500). */
+  start: z.number().min(0).default(500),
+});
+
+const Http = z
+  .strictObject({
+    port: z.int().min(0).max(65535),
+    host: z.string().min(1).default("127.0.0.1"),
+    token: z.string().min(1).optional(),
+    /** A file holding the bearer token (one trailing newline dropped); relative to the working directory. */
+    tokenFile: z.string().min(1).optional(),
+    /** Largest accepted request body, in bytes. */
+    maxBodyBytes: z.int().positive().default(65_536),
+  })
+  .refine((h) => (h.token === undefined) !== (h.tokenFile === undefined), { error: "expected exactly one of token or tokenFile" });
+
+const Mirror = z.strictObject({
+  /** The external XEP-0060 service, e.g. pubsub.localhost. */
+  service: z.string().min(1),
+  /** Nodes to mirror; default every node. */
+  nodes: z.array(NodeName).optional(),
+  /** pubsub#max_items sent as a publish-option (the node on the external service is created with it). */
+  maxItems: z.int().positive().optional(),
+  timeoutMs: z.int().positive().default(5_000),
+});
+
+export const FeedOptionsSchema = z.strictObject({
+  /** "sqlite:<path>", "memory" or "postgres://…"; default sqlite:data/<domain>.sqlite. */
+  storage: z.string().regex(/^(memory|sqlite:.+|postgres(ql)?:\/\/.+)$/, 'expected "memory", "sqlite:<path>" or "postgres://…"').optional(),
+  nodes: z.record(NodeName, NodeOptionsSchema).default({}),
+  sources: z.array(z.discriminatedUnion("type", [Ticker])).default([]),
+  http: Http.optional(),
+  mirror: Mirror.optional(),
+  /** XEP-0060 §6.1.7: send the node's last item to a new subscriber. */
+  sendLastPublishedItem: z.enum(["on_sub", "never"]).default("on_sub"),
+  /** Most items in one retrieval answer; larger requests are paged (XEP-0060 §6.5.7). */
+  maxPageSize: z.int().positive().max(10_000).default(100),
+  /** Largest item payload accepted (serialised bytes). */
+  maxPayloadBytes: z.int().positive().default(65_536),
+  /** Seconds between retention sweeps (age limits apply even when nobody publishes). */
+  retentionSweepSeconds: z.number().positive().default(60),
+  /** Per-subscriber bounds: notifications in flight, then queued; beyond that, latest-value coalescing per node. */
+  notifications: z
+    .strictObject({ maxInFlight: z.int().positive().default(8), maxQueued: z.int().positive().default(32) })
+    .default({ maxInFlight: 8, maxQueued: 32 }),
+});
+
+export type FeedOptions = z.infer<typeof FeedOptionsSchema>;
+export type NodeOptions = z.infer<typeof NodeOptionsSchema>;
+export type TickerSource = z.infer<typeof Ticker>;
+export type HttpOptions = z.infer<typeof Http>;
+export type MirrorOptions = z.infer<typeof Mirror>;
+export type RateOptions = z.infer<typeof Rate>;
