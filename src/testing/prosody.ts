@@ -40,6 +40,12 @@ export interface ProsodyOptions {
   /** Extra Lua appended at the end (more hosts or components). */
   extraHosts?: string;
   logLevel?: "debug" | "info" | "warn" | "error";
+  /**
+   * Browser access: XMPP over WebSocket (RFC 7395) at http://127.0.0.1:<httpPort>/xmpp-websocket,
+   * an anonymous VirtualHost for visitors (no passwords in pages), and optionally static files
+   * served at / by the same origin (so pages need no CORS).
+   */
+  web?: { anonymousHost?: string; filesDir?: string };
 }
 
 /**
@@ -60,6 +66,7 @@ export class ManagedProsody {
     private readonly ownsDir: boolean,
     /** mod_component listens only when the config has a Component. */
     private readonly hasComponents: boolean,
+    private readonly hasWeb: boolean,
   ) {}
 
   static async start(options: ProsodyOptions = {}): Promise<ManagedProsody> {
@@ -74,7 +81,7 @@ export class ManagedProsody {
     const http = options.ports?.http ?? (await freePort());
     const configPath = join(dir, "prosody.cfg.lua");
     await writeFile(configPath, renderConfig({ ...options, dir, host, c2s, component, http }));
-    const prosody = new ManagedProsody(dir, configPath, host, c2s, component, http, ownsDir, (options.components ?? []).length > 0 || /\bComponent\b/.test(options.extraHosts ?? ""));
+    const prosody = new ManagedProsody(dir, configPath, host, c2s, component, http, ownsDir, (options.components ?? []).length > 0 || /\bComponent\b/.test(options.extraHosts ?? ""), options.web !== undefined);
     for (const user of options.users ?? []) await prosody.register(user.username, user.password);
     await prosody.launch();
     return prosody;
@@ -111,7 +118,9 @@ export class ManagedProsody {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (exitCode !== undefined) throw new Error(`Prosody exited (code ${exitCode}) before listening:\n${stderr}\n${await this.logTail()}`);
-      if ((await isListening(this.c2sPort)) && (!this.hasComponents || (await isListening(this.componentPort)))) return;
+      const ready =
+        (await isListening(this.c2sPort)) && (!this.hasComponents || (await isListening(this.componentPort))) && (!this.hasWeb || (await isListening(this.httpPort)));
+      if (ready) return;
       await new Promise((r) => setTimeout(r, 50));
     }
     await this.kill();
@@ -155,8 +164,22 @@ function lua(value: string): string {
   return JSON.stringify(value); // a JSON string literal is a valid Lua string literal for our inputs
 }
 
+function renderWeb(o: ProsodyOptions & { host: string }): { global: string; hosts: string } {
+  if (!o.web) return { global: "", hosts: "" };
+  const files = o.web.filesDir !== undefined;
+  const global = `-- Browser clients: WebSocket (RFC 7395) on the HTTP port, plain ws:// on loopback only.
+modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "version"; "time"; "websocket"; "http"${files ? '; "http_files"' : ""} }
+http_default_host = ${lua(o.host)}
+http_paths = { websocket = "/xmpp-websocket"${files ? '; files = "/"' : ""} }
+consider_websocket_secure = true
+${files ? `http_files_dir = ${lua(o.web.filesDir as string)}\nhttp_index_files = { "index.html" }` : ""}`;
+  const hosts = o.web.anonymousHost ? `VirtualHost ${lua(o.web.anonymousHost)}\n  authentication = "anonymous"\n` : "";
+  return { global, hosts };
+}
+
 function renderConfig(o: ProsodyOptions & { dir: string; host: string; c2s: number; component: number; http: number }): string {
   const root = process.getuid?.() === 0;
+  const web = renderWeb(o);
   const components = (o.components ?? [])
     .map((c) => `Component ${lua(c.domain)}\n  component_secret = ${lua(c.secret)}\n${c.extra ?? ""}`)
     .join("\n");
@@ -182,10 +205,12 @@ authentication = "internal_plain"
 -- Loopback only, for tests and the demo: no TLS certificates are generated.
 allow_unencrypted_plain_auth = true
 c2s_require_encryption = false
+${web.global}
 ${o.extraGlobal ?? ""}
 
 VirtualHost ${lua(o.host)}
 
+${web.hosts}
 ${components}
 ${o.extraHosts ?? ""}
 `;
