@@ -105,8 +105,7 @@ export class Dispatcher {
       return;
     }
     const to = tryParseJid(stanza.attrs.to as string | undefined) ?? parseJid(config.domain);
-    const stanzaLog = log.child({ id: stanza.attrs.id, from: from.toString(), kind: stanza.name }) as Logger;
-    const context: StanzaContext = { log: stanzaLog, sender: this.deps.sender, config };
+    const context: StanzaContext = { log: () => log.child({ id: stanza.attrs.id, from: from.toString(), kind: stanza.name }) as Logger, sender: this.deps.sender, config };
     const addresses = { from, to };
 
     if (stanza.name === "iq") return this.handleIq(stanza, new IncomingIq(stanza, addresses, context));
@@ -170,14 +169,14 @@ export class Dispatcher {
     const instance = this.deps.instanceOf(route.owner) as Record<string | symbol, (arg: Incoming) => unknown>;
     const method = instance[route.method];
     if (typeof method !== "function") throw new Error(`${route.owner.name}.${String(route.method)} is not a method`);
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     let outcome: "ok" | "error" = "error";
     try {
       const result = (await method.call(instance, incoming)) as HandlerResult;
       outcome = "ok";
       return result;
     } finally {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const seconds = (performance.now() - started) / 1000;
       this.deps.observer?.handled?.(`${route.owner.name}.${String(route.method)}`, route.kind, seconds, outcome);
     }
   }

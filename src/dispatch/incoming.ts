@@ -6,7 +6,8 @@ import type { Sender } from "./sender.js";
 
 /** What each handler call gets besides the stanza: a per-stanza logger and the ways out. */
 export interface StanzaContext {
-  log: Logger;
+  /** Makes the per-stanza child logger; called at most once, and only if the handler logs. */
+  log: () => Logger;
   sender: Sender;
   config: ComponentConfig;
 }
@@ -17,10 +18,10 @@ export abstract class IncomingStanza {
   readonly to: JID;
   readonly id: string | undefined;
   readonly type: string;
-  /** pino child logger with {component, id, from, kind}. */
-  readonly log: Logger;
   readonly config: ComponentConfig;
   private readonly sender: Sender;
+  private readonly makeLog: () => Logger;
+  private childLog: Logger | undefined;
 
   constructor(
     readonly element: Element,
@@ -31,9 +32,15 @@ export abstract class IncomingStanza {
     this.to = addresses.to;
     this.id = element.attrs.id as string | undefined;
     this.type = stanzaType(element);
-    this.log = context.log;
+    this.makeLog = context.log;
     this.config = context.config;
     this.sender = context.sender;
+  }
+
+  /** pino child logger with {component, id, from, kind}; made on first use (most stanzas log nothing). */
+  get log(): Logger {
+    this.childLog ??= this.makeLog();
+    return this.childLog;
   }
 
   /** Sends another stanza (stamped with our domain as `from` when it has none). */

@@ -36,8 +36,18 @@ export class AnnexMetrics {
 
   /** What the dispatcher reports for one component. */
   observerFor(component: string): DispatchObserver {
+    // One labelled child per (handler, outcome), so a stanza costs a map lookup, not label hashing.
+    const children = new Map<string, { observe(seconds: number): void }>();
     return {
-      handled: (handler, _kind, seconds, outcome) => this.handlerDuration.observe({ component, handler, outcome }, seconds),
+      handled: (handler, _kind, seconds, outcome) => {
+        const key = `${handler}\u0000${outcome}`;
+        let child = children.get(key);
+        if (!child) {
+          child = this.handlerDuration.labels({ component, handler, outcome });
+          children.set(key, child);
+        }
+        child.observe(seconds);
+      },
       errorSent: (condition) => this.errorsSent.inc({ component, condition }),
       overloaded: (kind) => this.overloaded.inc({ component, kind }),
     };

@@ -70,7 +70,16 @@ export class ComponentHost {
     c.register(Sender, { useValue: this.sender });
     c.register(HandlerRegistry, { useValue: this.registry });
     c.register(Metrics, { useValue: options.metrics ?? new Metrics(new Registry(), options.domain) });
-    const instanceOf = (cls: HandlerClass) => c.resolve(cls) as object;
+    // Handler classes are singletons per component: resolve once, then a map lookup per stanza.
+    const instances = new Map<HandlerClass, object>();
+    const instanceOf = (cls: HandlerClass) => {
+      let instance = instances.get(cls);
+      if (!instance) {
+        instance = c.resolve(cls) as object;
+        instances.set(cls, instance);
+      }
+      return instance;
+    };
     c.register(DiscoCatalog, { useValue: new DiscoCatalog(this.registry, instanceOf) });
     // One instance per handler class per component.
     for (const cls of this.registry.classes) c.registerSingleton(cls);

@@ -2,8 +2,21 @@ import jid, { JID } from "@xmpp/jid";
 
 export { JID };
 
-/** Parses a JID string (RFC 7622); throws `JidError` on an empty or malformed address. */
+// Stanzas come from and go to the same few addresses again and again; parsing is the costly part.
+const cache = new Map<string, JID>();
+const CACHE_SIZE = 10_000;
+
+/** Parses a JID string (RFC 7622); throws `JidError` on an empty or malformed address. Do not mutate the result. */
 export function parseJid(address: string): JID {
+  const hit = cache.get(address);
+  if (hit) return hit;
+  const parsed = parseUncached(address);
+  if (cache.size >= CACHE_SIZE) cache.clear();
+  cache.set(address, parsed);
+  return parsed;
+}
+
+function parseUncached(address: string): JID {
   let parsed: JID;
   try {
     parsed = jid(address);

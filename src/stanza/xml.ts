@@ -12,8 +12,11 @@ export type XmlChild = Element | string | number | null | undefined | false | Xm
  */
 export function xml(name: string, attrs?: Record<string, string | number | undefined | null> | null, ...children: XmlChild[]): Element {
   const clean: Record<string, string> = {};
-  for (const [key, value] of Object.entries(attrs ?? {})) {
-    if (value !== undefined && value !== null) clean[key] = String(value);
+  if (attrs) {
+    for (const key in attrs) {
+      const value = attrs[key];
+      if (value !== undefined && value !== null) clean[key] = typeof value === "string" ? value : String(value);
+    }
   }
   const el = createElement(name, clean);
   appendChildren(el, children);
