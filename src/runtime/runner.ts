@@ -56,10 +56,12 @@ export class Runner {
         maxStanzaBytes: server.maxStanzaBytes,
         maxQueueBytes: server.maxQueueBytes,
       });
+      const countOut = byKind((kind) => metrics.stanzasOut.labels({ component: domain, kind }));
+      const countIn = byKind((kind) => metrics.stanzasIn.labels({ component: domain, kind }));
       const counted: Transport = {
         send: async (stanza) => {
           await link.send(stanza);
-          metrics.stanzasOut.inc({ component: domain, kind: stanza.name });
+          countOut(stanza.name).inc();
         },
       };
       const host = new ComponentHost({
@@ -78,7 +80,7 @@ export class Runner {
         metrics: new Metrics(metrics.registry, domain),
       });
       link.on("stanza", (el: Element) => {
-        metrics.stanzasIn.inc({ component: domain, kind: el.name });
+        countIn(el.name).inc();
         void host.dispatch(el);
       });
       link.on("offline", (reason: string) => host.linkDown(reason));
@@ -132,4 +134,17 @@ export class Runner {
     this.opsServer = undefined;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+}
+
+/** A labelled metric child per stanza kind, made once (label hashing on every stanza is measurable). */
+function byKind<T>(make: (kind: string) => T): (kind: string) => T {
+  const children = new Map<string, T>();
+  return (kind) => {
+    let child = children.get(kind);
+    if (!child) {
+      child = make(kind);
+      children.set(kind, child);
+    }
+    return child;
+  };
 }
