@@ -45,13 +45,20 @@ export class SqliteStore implements FeedStore {
   private db!: Database.Database;
   private statements!: ReturnType<SqliteStore["prepare"]>;
 
-  constructor(readonly path: string) {}
+  /**
+   * `synchronous: "OFF"` is only for bulk loads by tools and tests (e.g. pre-filling a node before
+   * the feed starts); the feed itself always opens with FULL.
+   */
+  constructor(
+    readonly path: string,
+    private readonly options: { synchronous?: "FULL" | "OFF" } = {},
+  ) {}
 
   async init(): Promise<void> {
     if (this.path !== ":memory:") mkdirSync(dirname(this.path), { recursive: true });
     this.db = new Database(this.path);
     this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = FULL");
+    this.db.pragma(`synchronous = ${this.options.synchronous ?? "FULL"}`);
     this.db.pragma("busy_timeout = 5000");
     this.db.exec(SCHEMA);
     this.statements = this.prepare();
