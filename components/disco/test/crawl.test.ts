@@ -13,8 +13,8 @@ const NO_SILENT: Record<string, FakeEntity> = {
 };
 
 describe("disco crawler", () => {
-  test("walks the server's items, their info and one level of nodes; lists the hosted components", async () => {
-    const { net, cache } = rig();
+  test("walks the server's items, their info and one level of nodes; lists the hosted components", async (t) => {
+    const { net, cache } = rig(t);
     const snapshot = await cache.refresh();
     await net.stop();
     assert.deepEqual(snapshot.entities.map(entityKey), [
@@ -46,8 +46,8 @@ describe("disco crawler", () => {
     assert.deepEqual(snapshot.servers, [{ domain: "localhost" }]);
   });
 
-  test("an item that errors or never answers stays listed with its error", async () => {
-    const { net, cache } = rig();
+  test("an item that errors or never answers stays listed with its error", async (t) => {
+    const { net, cache } = rig(t);
     const snapshot = await cache.refresh();
     await net.stop();
     const ghost = snapshot.entities.find((e) => e.jid === "ghost.localhost");
@@ -58,16 +58,16 @@ describe("disco crawler", () => {
     assert.equal(snapshot.entities.find((e) => e.jid === "localhost")?.error, undefined);
   });
 
-  test("a server whose disco#items fails is reported with the error", async () => {
-    const { net, cache } = rig({}, { localhost: { info: `<identity category='server' type='im'/>`, items: { error: "forbidden", text: "no listing" } } });
+  test("a server whose disco#items fails is reported with the error", async (t) => {
+    const { net, cache } = rig(t, {}, { localhost: { info: `<identity category='server' type='im'/>`, items: { error: "forbidden", text: "no listing" } } });
     const snapshot = await cache.refresh();
     await net.stop();
     assert.deepEqual(snapshot.servers, [{ domain: "localhost", error: "forbidden: no listing" }]);
   });
 
   for (const concurrency of [1, 3]) {
-    test(`never has more than ${concurrency} queries in flight (concurrency ${concurrency})`, async () => {
-      const { net, cache } = rig({ concurrency }, { ...NO_SILENT });
+    test(`never has more than ${concurrency} queries in flight (concurrency ${concurrency})`, async (t) => {
+      const { net, cache } = rig(t, { concurrency }, { ...NO_SILENT });
       const snapshot = await cache.refresh();
       await net.stop();
       assert.equal(snapshot.entities.filter((e) => e.error === undefined).length, 7);
@@ -75,8 +75,8 @@ describe("disco crawler", () => {
     });
   }
 
-  test("queries at most maxNodesPerItem nodes of an item", async () => {
-    const { net, cache } = rig({ maxNodesPerItem: 1 });
+  test("queries at most maxNodesPerItem nodes of an item", async (t) => {
+    const { net, cache } = rig(t, { maxNodesPerItem: 1 });
     const snapshot = await cache.refresh();
     await net.stop();
     assert.deepEqual(
@@ -85,8 +85,8 @@ describe("disco crawler", () => {
     );
   });
 
-  test("crawls the configured servers instead of the parent domain", async () => {
-    const { net, cache } = rig({ servers: ["one.example", "two.example"] }, {
+  test("crawls the configured servers instead of the parent domain", async (t) => {
+    const { net, cache } = rig(t, { servers: ["one.example", "two.example"] }, {
       "one.example": { info: "", items: `<item jid='svc.one.example'/>` },
       "two.example": { info: "", items: `<item jid='svc.one.example'/>` },
       "svc.one.example": { info: `<feature var='urn:xmpp:ping'/>`, items: "" },
@@ -99,8 +99,8 @@ describe("disco crawler", () => {
     assert.deepEqual(snapshot.entities.find((e) => e.jid === "svc.one.example")?.foundVia, ["one.example", "two.example"]);
   });
 
-  test("refresh while a crawl runs waits for it, then crawls once more for everyone who asked", async () => {
-    const { net, cache } = rig({}, { ...NO_SILENT });
+  test("refresh while a crawl runs waits for it, then crawls once more for everyone who asked", async (t) => {
+    const { net, cache } = rig(t, {}, { ...NO_SILENT });
     const first = cache.refresh();
     const second = cache.refresh();
     const third = cache.refresh();
@@ -114,7 +114,7 @@ describe("disco crawler", () => {
   test("crawls when started, again every refresh interval, and stops its timer on stop", async (t) => {
     mock.timers.enable({ apis: ["setTimeout"] });
     t.after(() => mock.timers.reset());
-    const { h, net, cache } = rig({ refreshIntervalMs: 60_000 }, { ...NO_SILENT });
+    const { h, net, cache } = rig(t, { refreshIntervalMs: 60_000 }, { ...NO_SILENT });
     await h.start();
     mock.timers.tick(0);
     await until(() => cache.latest !== undefined, "the first crawl");

@@ -1,3 +1,4 @@
+import type { TestContext } from "node:test";
 import { Component, HostedComponents } from "annex";
 import { createHarness, type Harness } from "annex/testing";
 import { DirectoryCache } from "../cache.js";
@@ -18,12 +19,16 @@ export interface Rig {
   cache: DirectoryCache;
 }
 
-/** A directory on directory.localhost beside a sibling component, over a simulated network. */
-export function rig(options: DirectoryOptionsInput = {}, network: Record<string, FakeEntity> = sampleNetwork()): Rig {
+/**
+ * A directory on directory.localhost beside a sibling component, over a simulated network
+ * that stops with the test (pass the test's context), whatever the test's outcome.
+ */
+export function rig(t: TestContext, options: DirectoryOptionsInput = {}, network: Record<string, FakeEntity> = sampleNetwork()): Rig {
   const hosted = new HostedComponents();
   createHarness(Sibling, { domain: "sibling.localhost", hosted });
   const h = createHarness(Directory, { domain: "directory.localhost", hosted, options: { queryTimeoutMs: 50, admins: ["admin@localhost"], ...options } });
   const net = new FakeNetwork(h, network);
+  t.after(() => net.stop());
   return { h, net, cache: h.host.instance(DirectoryCache) };
 }
 
