@@ -11,6 +11,7 @@ const KNOWN: Record<string, string> = {
   "http://jabber.org/protocol/bytestreams": "XEP-0065: SOCKS5 Bytestreams",
   "jabber:x:data": "XEP-0004: Data Forms",
   "jabber:iq:version": "XEP-0092: Software Version",
+  "jabber:iq:time": "XEP-0090: Legacy Entity Time",
   "jabber:iq:last": "XEP-0012: Last Activity",
   "jabber:iq:register": "XEP-0077: In-Band Registration",
   "jabber:iq:search": "XEP-0055: Jabber Search",
