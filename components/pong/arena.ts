@@ -5,7 +5,7 @@ import { Bot } from "./bot.js";
 import { Game, type GameEvent } from "./game.js";
 import { type DropCounters, noDrops, TokenBuckets } from "./limits.js";
 import type { PongOptions } from "./options.js";
-import { BOOK_FIELD, type Side, clamp } from "./physics.js";
+import { BOOK_FIELD, clamp, pacedPhysics, type Side } from "./physics.js";
 import { type Protocol, bookPayload, compact, gameMessage, px } from "./protocol.js";
 import type { Clock } from "./scheduler.js";
 
@@ -242,7 +242,7 @@ export class Arena {
   private open(left: Waiting, right: Waiting | { bot: Bot; jid: string }): void {
     const n = ++this.roomCount;
     const seed = this.options.seed !== undefined ? this.options.seed + n : randomInt(0, 2 ** 32);
-    const game = new Game({ seed, tickHz: this.options.tickHz, pointsToWin: this.options.pointsToWin });
+    const game = new Game({ seed, tickHz: this.options.tickHz, pointsToWin: this.options.pointsToWin, physics: pacedPhysics(this.options.pace) });
     const seat = (w: Waiting): Seat => ({ jid: w.jid, bare: w.bare, protocol: w.protocol, lastSeq: -1 });
     const second: Seat = "bot" in right ? { jid: right.jid, bare: right.jid, protocol: "book", bot: right.bot, lastSeq: -1 } : seat(right);
     const room: Room = { id: `r${n}`, seed, game, seats: [seat(left), second], spectators: new Map(), slot: n % this.sendEvery };

@@ -65,7 +65,7 @@ export class Game {
   }
 
   get serveDelayTicks(): number {
-    return Math.round(this.physics.serveDelay * this.tickHz);
+    return Math.max(1, Math.round(this.physics.serveDelay * this.tickHz));
   }
 
   /** Where a player wants its paddle (top edge); the paddle gets there at the speed limit. */

@@ -43,6 +43,11 @@ export const DEFAULT_PHYSICS: Physics = {
   serveDelay: 1,
 };
 
+/** The same game played `pace` times faster: speeds × pace, serve delay ÷ pace (for demos and fast tests). */
+export function pacedPhysics(pace: number, base: Physics = DEFAULT_PHYSICS): Physics {
+  return { ...base, serveSpeed: base.serveSpeed * pace, maxSpeed: base.maxSpeed * pace, paddleSpeed: base.paddleSpeed * pace, serveDelay: base.serveDelay / pace };
+}
+
 export interface Ball {
   x: number;
   y: number;
