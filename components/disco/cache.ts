@@ -12,7 +12,7 @@ import { diffSnapshots, hasChanges, type Snapshot, unreachable } from "./snapsho
 export class DirectoryCache implements OnStart, OnStop {
   readonly settings: DirectorySettings;
   readonly servers: string[];
-  readonly client: DiscoClient;
+  client: DiscoClient;
   private snapshot: Snapshot | undefined;
   private running: Promise<Snapshot> | undefined;
   private queued: Promise<Snapshot> | undefined;
@@ -38,11 +38,13 @@ export class DirectoryCache implements OnStart, OnStop {
   onStart(): void {
     if (this.servers.length === 0) this.log.warn("no server to crawl: set options.servers (the domain has no parent domain)");
     this.stopped = false;
+    this.client = new DiscoClient(this.sender, this.settings.queryTimeoutMs);
     this.schedule(0);
   }
 
   onStop(): void {
     this.stopped = true;
+    this.client.close();
     clearTimeout(this.timer);
     this.timer = undefined;
   }

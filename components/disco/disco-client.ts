@@ -17,6 +17,8 @@ export function describeFailure(err: unknown): string {
 
 /** disco#info and disco#items requests through the component's Sender, each with its own timeout. */
 export class DiscoClient {
+  private closed = false;
+
   constructor(
     private readonly sender: Sender,
     private readonly timeoutMs: number,
@@ -44,7 +46,16 @@ export class DiscoClient {
       .map((i) => ({ jid: i.attrs.jid as string, node: i.attrs.node as string | undefined, name: i.attrs.name as string | undefined }));
   }
 
+  /**
+   * No query after this. Queries of a crawl still queued when the component stops must not reach
+   * Sender.request(): once the sender is closed, a request's tracked response would reject unobserved.
+   */
+  close(): void {
+    this.closed = true;
+  }
+
   private async query(xmlns: string, jid: string, node: string | undefined): Promise<Element> {
+    if (this.closed) throw new Error("the directory is stopping");
     const result = await this.sender.request(xml("iq", { type: "get", to: jid }, xml("query", { xmlns, node })), { timeoutMs: this.timeoutMs });
     // XEP-0030 §3.1/§4.1: the result carries the query; an empty result is read as an empty answer.
     return result.getChild("query", xmlns) ?? xml("query", { xmlns });
