@@ -75,6 +75,8 @@ export class Arena {
   readonly rooms = new Map<string, Room>();
   readonly drops: DropCounters = noDrops();
   inputsAccepted = 0;
+  /** Snapshots sent (one per recipient), for operators and the benchmark. */
+  snapshotsSent = 0;
   private readonly waiting: Waiting[] = [];
   private readonly seatByJid = new Map<string, { room: Room; side: Side }>();
   private readonly seatByBare = new Map<string, { room: Room; side: Side }>();
@@ -328,6 +330,7 @@ export class Arena {
   private snapshotTo(room: Room, jid: string, protocol: Protocol, side: Side | undefined): void {
     const { game } = room;
     const send = (payload: Element) => this.deps.send(gameMessage(this.deps.domain, jid, payload));
+    this.snapshotsSent++;
     if (protocol === "compact") {
       const { x, y, vx, vy } = game.ball;
       const phase = game.phase === "serve" ? "serve" : game.phase;

@@ -28,6 +28,8 @@ export const PongOptionsSchema = z
     bot: z.object({ skill: z.number().min(0).max(1).default(0.7), afterSeconds: z.number().min(0).default(10) }).strict().optional(),
     /** Game speed factor: ball and paddle speeds × pace, serve delay ÷ pace (1 = the normal game). */
     pace: z.number().min(0.1).max(10).default(1),
+    /** Log the loop's lateness/step percentiles, rooms and drop counters every this many seconds; 0 = never. */
+    statsSeconds: z.number().min(0).default(60),
     /** Fixes room seeds (room n gets seed + n) so games can be replayed in tests; omitted = random seeds. */
     seed: z.number().int().optional(),
   })

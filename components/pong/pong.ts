@@ -5,7 +5,7 @@ import { Leaderboard } from "./leaderboard.js";
 import { type PongOptions, PongOptionsSchema } from "./options.js";
 import { BOOK_NS, bookAction, bookPaddleY, COMPACT_NS, type Protocol } from "./protocol.js";
 import { publishResult } from "./results-feed.js";
-import { sharedScheduler } from "./scheduler.js";
+import { sharedScheduler, takeSummary } from "./scheduler.js";
 
 /**
  * The authoritative Pong server (Practical XMPP ch. 9, done properly): many rooms stepped by the process's
@@ -23,6 +23,7 @@ export class Pong implements OnStart, OnStop {
   private running = false;
   private needsTicks = false;
   private detach: (() => void) | undefined;
+  private statsTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly log: Logger,
@@ -42,10 +43,16 @@ export class Pong implements OnStart, OnStop {
   onStart(): void {
     this.running = true;
     this.setTicking(this.needsTicks);
+    const every = this.config.options.statsSeconds;
+    if (every > 0) {
+      this.statsTimer = setInterval(() => this.logStats(), every * 1000);
+      this.statsTimer.unref();
+    }
   }
 
   onStop(): void {
     this.running = false;
+    clearInterval(this.statsTimer);
     this.detach?.();
     this.detach = undefined;
     this.leaderboard.close();
@@ -175,6 +182,13 @@ export class Pong implements OnStart, OnStop {
     }
     const feed = this.config.options.resultsFeed;
     if (feed) void publishResult(this.sender, feed, result).catch((err: unknown) => this.log.warn({ err, room: result.room, service: feed.service }, "could not publish the result"));
+  }
+
+  /** The loop's health for operators: shared-scheduler percentiles (per process), this component's rooms and drops. */
+  private logStats(): void {
+    const loop = takeSummary(sharedScheduler(this.config.options.tickHz));
+    const a = this.arena;
+    this.log.info({ loop, rooms: a.rooms.size, waiting: a.waitingCount, inputsAccepted: a.inputsAccepted, snapshotsSent: a.snapshotsSent, drops: a.drops }, "pong stats");
   }
 
   /** Joins the process's shared scheduler while there is anything to step (and the component runs). */

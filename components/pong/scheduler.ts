@@ -124,6 +124,29 @@ export class FixedStepScheduler {
   }
 }
 
+export interface LoopSummary {
+  ticks: number;
+  droppedTicks: number;
+  latenessMs: { p50: number; p99: number; max: number };
+  stepMs: { p50: number; p99: number; max: number };
+}
+
+function percentiles(samples: number[]): { p50: number; p99: number; max: number } {
+  if (samples.length === 0) return { p50: 0, p99: 0, max: 0 };
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  const round = (v: number) => Math.round(v * 1000) / 1000;
+  return { p50: round(at(0.5)), p99: round(at(0.99)), max: round(sorted[sorted.length - 1]!) };
+}
+
+/** Percentiles of the samples since the last call, which are then cleared (for periodic logging). */
+export function takeSummary(s: FixedStepScheduler): LoopSummary {
+  const summary = { ticks: s.stats.ticks, droppedTicks: s.stats.droppedTicks, latenessMs: percentiles(s.stats.lateness), stepMs: percentiles(s.stats.stepMs) };
+  s.stats.lateness.length = 0;
+  s.stats.stepMs.length = 0;
+  return summary;
+}
+
 const shared = new Map<number, FixedStepScheduler>();
 
 /** The process's scheduler for a tick rate: every room of every pong component at that rate shares it. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Rng } from "../rng.js";
-import { FixedStepScheduler } from "../scheduler.js";
+import { FixedStepScheduler, takeSummary } from "../scheduler.js";
 
 /** A fake monotonic clock and timer queue: a timer fires at its due time plus whatever delay `lag` adds. */
 class FakeTime {
@@ -95,5 +95,16 @@ describe("fixed-step scheduler", () => {
     s.add({ step: (t) => b.push(t) });
     time.run(() => a.length >= 20);
     assert.deepEqual(a, b);
+  });
+
+  test("takeSummary reports lateness and step percentiles since the last call, then starts afresh", () => {
+    const time = new FakeTime(() => 2);
+    const s = new FixedStepScheduler(100, { clock: time.clock, timers: time.timers });
+    s.add({ step: () => undefined });
+    time.run(() => s.stats.ticks >= 100);
+    const first = takeSummary(s);
+    assert.equal(first.ticks, 100);
+    assert.deepEqual(first.latenessMs, { p50: 2, p99: 2, max: 2 }, "every wake-up 2 ms late, and never later");
+    assert.deepEqual(takeSummary(s).latenessMs, { p50: 0, p99: 0, max: 0 });
   });
 });
