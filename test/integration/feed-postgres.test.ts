@@ -29,3 +29,29 @@ storeSuite("postgres", {
     return again;
   },
 });
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+test("two feed processes sharing one database: every publish kept, ids unique and increasing per process", async () => {
+  const url = await server.createDatabase();
+  const a = new PostgresStore(url);
+  const b = new PostgresStore(url);
+  await Promise.all([a.init(), b.init()]);
+  try {
+    const publishFrom = async (store: PostgresStore, who: string) => {
+      const ids: string[] = [];
+      for (let i = 0; i < 50; i++) ids.push((await store.publish("shared", { payload: `<x xmlns="urn:example">${who}${i}</x>`, publisher: who }, { maxItems: 1000 })).item.id);
+      return ids;
+    };
+    const [fromA, fromB] = await Promise.all([publishFrom(a, "a"), publishFrom(b, "b")]);
+    assert.deepEqual([...fromA].sort(), fromA);
+    assert.deepEqual([...fromB].sort(), fromB);
+    const all = (await a.page("shared", { max: 1000 })).items.map((i) => i.id);
+    assert.equal(all.length, 100);
+    assert.deepEqual(new Set(all), new Set([...fromA, ...fromB]));
+    assert.deepEqual([...all].sort(), all, "one order for both processes");
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
