@@ -2,7 +2,7 @@ import { randomInt } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { type Element, StanzaError } from "annex";
 import { Bot } from "./bot.js";
-import { Game, type GameEvent } from "./game.js";
+import { Game, type GameEvent, type GameSettings, type LogEntry } from "./game.js";
 import { type DropCounters, noDrops, TokenBuckets } from "./limits.js";
 import type { PongOptions } from "./options.js";
 import { BOOK_FIELD, clamp, pacedPhysics, type Side } from "./physics.js";
@@ -19,6 +19,8 @@ export interface GameResult {
   loserScore: number;
   reason: "score" | "forfeit";
   durationMs: number;
+  /** Settings, last tick and input log: `Game.replay` reproduces the game exactly. */
+  replay: { settings: GameSettings; ticks: number; log: LogEntry[] };
   finishedAt: Date;
 }
 
@@ -303,6 +305,7 @@ export class Arena {
       loserScore: game.score[loser],
       reason: game.overReason!,
       durationMs: Math.round((game.tick * 1000) / game.tickHz),
+      replay: { settings: game.settings, ticks: game.tick, log: game.log },
       finishedAt: new Date(),
     });
   }

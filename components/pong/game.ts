@@ -14,6 +14,9 @@ export type GameEvent =
   | { kind: "point"; tick: number; scorer: Side; score: [number, number] }
   | { kind: "over"; tick: number; winner: Side; reason: OverReason; score: [number, number] };
 
+/** What changed a game from outside, at which tick: enough, with the settings, to replay it exactly. */
+export type LogEntry = [tick: number, side: Side, y: number] | [tick: number, op: "pause" | "resume"] | [tick: number, op: "forfeit", side: Side];
+
 export interface GameSettings {
   seed: number;
   tickHz: number;
@@ -48,8 +51,12 @@ export class Game {
   private afterFreeze: { serveToward: Side } | "resume";
   private phaseBeforePause: Phase = "serve";
   private readonly events: GameEvent[] = [];
+  /** Every outside change, in order (targets only when they change). */
+  readonly log: LogEntry[] = [];
+  readonly settings: GameSettings;
 
   constructor(settings: GameSettings) {
+    this.settings = settings;
     this.field = settings.field ?? BOOK_FIELD;
     this.physics = settings.physics ?? DEFAULT_PHYSICS;
     this.tickHz = settings.tickHz;
@@ -70,7 +77,31 @@ export class Game {
 
   /** Where a player wants its paddle (top edge); the paddle gets there at the speed limit. */
   setTarget(side: Side, y: number): void {
+    if (this.targets[side] === y) return;
     this.targets[side] = y;
+    this.log.push([this.tick, side, y]);
+  }
+
+  /** Plays a game again from its settings and log; ends at the logged game's last tick when `ticks` is given. */
+  static replay(settings: GameSettings, log: readonly LogEntry[], ticks: number): Game {
+    const g = new Game(settings);
+    let i = 0;
+    const applyDue = () => {
+      for (; i < log.length && log[i]![0] === g.tick; i++) {
+        const [, what, value] = log[i]!;
+        if (what === "pause") g.pause();
+        else if (what === "resume") g.resume();
+        else if (what === "forfeit") g.forfeit(value as Side);
+        else g.setTarget(what, value as number);
+      }
+    };
+    while (g.tick < ticks && g.phase !== "over") {
+      applyDue();
+      if (g.phase === "paused") break; // every entry at this tick is applied, and a paused game does not advance
+      g.step();
+    }
+    applyDue();
+    return g;
   }
 
   /** One fixed step of 1/tickHz seconds. */
@@ -100,11 +131,13 @@ export class Game {
     if (this.phase === "paused" || this.phase === "over") return;
     this.phaseBeforePause = this.phase;
     this.phase = "paused";
+    this.log.push([this.tick, "pause"]);
   }
 
   /** Back from a pause: the ball stays frozen for one serve delay, then carries on (or is served). */
   resume(): void {
     if (this.phase !== "paused") return;
+    this.log.push([this.tick, "resume"]);
     this.phase = "serve";
     if (this.phaseBeforePause === "play") this.afterFreeze = "resume";
     this.frozenTicks = this.serveDelayTicks;
@@ -113,6 +146,7 @@ export class Game {
   /** Ends the game in the other side's favour (a player left for good). */
   forfeit(loser: Side): void {
     if (this.phase === "over") return;
+    this.log.push([this.tick, "forfeit", loser]);
     this.finish(loser === 0 ? 1 : 0, "forfeit");
   }
 

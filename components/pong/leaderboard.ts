@@ -33,7 +33,8 @@ export class Leaderboard {
       CREATE TABLE IF NOT EXISTS games (
         id INTEGER PRIMARY KEY, room TEXT NOT NULL, seed INTEGER NOT NULL, winner TEXT NOT NULL, loser TEXT NOT NULL,
         winner_score INTEGER NOT NULL, loser_score INTEGER NOT NULL, reason TEXT NOT NULL, duration_ms INTEGER NOT NULL,
-        finished_at TEXT NOT NULL);
+        finished_at TEXT NOT NULL,
+        replay TEXT NOT NULL); -- JSON {settings, ticks, log}: Game.replay() reproduces the game
       CREATE TABLE IF NOT EXISTS players (
         jid TEXT PRIMARY KEY, rating REAL NOT NULL, wins INTEGER NOT NULL DEFAULT 0, losses INTEGER NOT NULL DEFAULT 0);`);
   }
@@ -43,8 +44,9 @@ export class Leaderboard {
     const upsert = this.db.prepare(`INSERT INTO players (jid, rating, wins, losses) VALUES (@jid, @rating, @win, 1 - @win)
       ON CONFLICT(jid) DO UPDATE SET rating = @rating, wins = wins + @win, losses = losses + 1 - @win`);
     this.db.transaction(() => {
-      this.db.prepare(`INSERT INTO games (room, seed, winner, loser, winner_score, loser_score, reason, duration_ms, finished_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(r.room, r.seed, r.winner, r.loser, r.winnerScore, r.loserScore, r.reason, r.durationMs, r.finishedAt.toISOString());
+      this.db.prepare(`INSERT INTO games (room, seed, winner, loser, winner_score, loser_score, reason, duration_ms, finished_at, replay)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(r.room, r.seed, r.winner, r.loser, r.winnerScore, r.loserScore, r.reason, r.durationMs,
+        r.finishedAt.toISOString(), JSON.stringify(r.replay));
       const [w, l] = eloUpdate(get.get(r.winner)?.rating ?? ELO_START, get.get(r.loser)?.rating ?? ELO_START);
       upsert.run({ jid: r.winner, rating: w, win: 1 });
       upsert.run({ jid: r.loser, rating: l, win: 0 });
@@ -54,6 +56,12 @@ export class Leaderboard {
   /** The best `max` accounts by rating (ties: more wins first, then JID). */
   top(max: number): Standing[] {
     return this.db.prepare<[number], Standing>("SELECT jid, rating, wins, losses FROM players ORDER BY rating DESC, wins DESC, jid LIMIT ?").all(max);
+  }
+
+  /** The replay record of a stored game (by row id, 1 = first game). */
+  replayOf(id: number): GameResult["replay"] | undefined {
+    const row = this.db.prepare<[number], { replay: string }>("SELECT replay FROM games WHERE id = ?").get(id);
+    return row ? (JSON.parse(row.replay) as GameResult["replay"]) : undefined;
   }
 
   get gamesPlayed(): number {

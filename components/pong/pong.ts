@@ -174,7 +174,8 @@ export class Pong implements OnStart, OnStop {
   }
 
   private finished(result: GameResult): void {
-    this.log.info({ ...result, finishedAt: result.finishedAt.toISOString() }, "game over");
+    const { replay, ...summary } = result;
+    this.log.info({ ...summary, ticks: replay.ticks, finishedAt: result.finishedAt.toISOString() }, "game over");
     try {
       this.leaderboard.record(result);
     } catch (err) {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { assertXmlEqual } from "annex/testing";
+import { Game } from "../game.js";
 import { HINTS_NS } from "../protocol.js";
 import { ALICE, actionOf, BOB, bookMsg, CAROL, compactMsg, compactOf, DOMAIN, errorCondition, errorText, fieldsOf, pongHarness, toOf } from "./helpers.js";
 
@@ -314,5 +315,28 @@ describe("pong: options", () => {
     assert.throws(() => pongHarness({ snapshotHz: 120 }), /snapshotHz/);
     assert.throws(() => pongHarness({ leaderboard: "mysql://x" }), /leaderboard/);
     assert.throws(() => pongHarness({ pointsToWni: 3 }), /pointsToWni/);
+  });
+});
+
+describe("pong: replays of real games", () => {
+  test("a stored game (inputs in both protocols, a pause and a resume) replays from the leaderboard to the same final state", async () => {
+    const { h, pong } = pongHarness({ pointsToWin: 2, graceSeconds: 5 });
+    await h.inject(bookMsg(ALICE, "playercheckingin"));
+    await h.inject(compactMsg(BOB, "join"));
+    const game = [...pong.arena.rooms.values()][0]!.game;
+    let seq = 0;
+    for (let i = 0; pong.arena.rooms.size > 0 && i < 100_000; i++) {
+      if (i % 7 === 0) await h.inject(bookMsg(ALICE, "paddleposition", { y: (i * 37) % 500 }));
+      if (i % 11 === 0) await h.inject(compactMsg(BOB, "in", { seq: ++seq, y: (i * 53) % 500 }));
+      if (i === 200) await h.inject(`<presence type='unavailable' from='${ALICE}' to='${DOMAIN}'/>`);
+      if (i === 260) await h.inject(`<presence from='${ALICE}' to='${DOMAIN}'/>`);
+      pong.arena.step();
+    }
+    assert.equal(game.phase, "over");
+    const stored = pong.leaderboard.replayOf(1)!;
+    assert.ok(stored.log.some((e) => e[1] === "pause") && stored.log.some((e) => e[1] === "resume"));
+    const again = Game.replay(stored.settings, stored.log, stored.ticks);
+    assert.equal(again.hash(), game.hash());
+    assert.deepEqual(again.score, game.score);
   });
 });
