@@ -19,8 +19,8 @@ export interface GameResult {
   loserScore: number;
   reason: "score" | "forfeit";
   durationMs: number;
-  /** Settings, last tick and input log: `Game.replay` reproduces the game exactly. */
-  replay: { settings: GameSettings; ticks: number; log: LogEntry[] };
+  /** Settings, last tick and input log: `Game.replay` reproduces the game exactly (null: log too long to keep). */
+  replay: { settings: GameSettings; ticks: number; log: LogEntry[] } | null;
   finishedAt: Date;
 }
 
@@ -305,7 +305,7 @@ export class Arena {
       loserScore: game.score[loser],
       reason: game.overReason!,
       durationMs: Math.round((game.tick * 1000) / game.tickHz),
-      replay: { settings: game.settings, ticks: game.tick, log: game.log },
+      replay: game.replayable ? { settings: game.settings, ticks: game.tick, log: game.log } : null,
       finishedAt: new Date(),
     });
   }

@@ -51,8 +51,9 @@ export class Game {
   private afterFreeze: { serveToward: Side } | "resume";
   private phaseBeforePause: Phase = "serve";
   private readonly events: GameEvent[] = [];
-  /** Every outside change, in order (targets only when they change). */
+  /** Every outside change, in order (targets only when they change); recording stops at MAX_LOG entries. */
   readonly log: LogEntry[] = [];
+  static readonly MAX_LOG = 200_000;
   readonly settings: GameSettings;
 
   constructor(settings: GameSettings) {
@@ -79,7 +80,7 @@ export class Game {
   setTarget(side: Side, y: number): void {
     if (this.targets[side] === y) return;
     this.targets[side] = y;
-    this.log.push([this.tick, side, y]);
+    this.record([this.tick, side, y]);
   }
 
   /** Plays a game again from its settings and log; ends at the logged game's last tick when `ticks` is given. */
@@ -131,13 +132,13 @@ export class Game {
     if (this.phase === "paused" || this.phase === "over") return;
     this.phaseBeforePause = this.phase;
     this.phase = "paused";
-    this.log.push([this.tick, "pause"]);
+    this.record([this.tick, "pause"]);
   }
 
   /** Back from a pause: the ball stays frozen for one serve delay, then carries on (or is served). */
   resume(): void {
     if (this.phase !== "paused") return;
-    this.log.push([this.tick, "resume"]);
+    this.record([this.tick, "resume"]);
     this.phase = "serve";
     if (this.phaseBeforePause === "play") this.afterFreeze = "resume";
     this.frozenTicks = this.serveDelayTicks;
@@ -146,7 +147,7 @@ export class Game {
   /** Ends the game in the other side's favour (a player left for good). */
   forfeit(loser: Side): void {
     if (this.phase === "over") return;
-    this.log.push([this.tick, "forfeit", loser]);
+    this.record([this.tick, "forfeit", loser]);
     this.finish(loser === 0 ? 1 : 0, "forfeit");
   }
 
@@ -161,6 +162,15 @@ export class Game {
       this.rallyHits, this.frozenTicks, JSON.stringify(this.afterFreeze), this.rng.seed, this.winner ?? -1];
     // JSON keeps doubles exactly (shortest round-trip form), so equal hashes mean bit-equal states.
     return createHash("sha256").update(JSON.stringify(state)).digest("hex").slice(0, 16);
+  }
+
+  /** False once the log hit MAX_LOG (a very long game): it can no longer be replayed. */
+  get replayable(): boolean {
+    return this.log.length < Game.MAX_LOG;
+  }
+
+  private record(entry: LogEntry): void {
+    if (this.log.length < Game.MAX_LOG) this.log.push(entry);
   }
 
   private point(scorer: Side, missed: Side): void {

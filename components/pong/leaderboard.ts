@@ -34,7 +34,7 @@ export class Leaderboard {
         id INTEGER PRIMARY KEY, room TEXT NOT NULL, seed INTEGER NOT NULL, winner TEXT NOT NULL, loser TEXT NOT NULL,
         winner_score INTEGER NOT NULL, loser_score INTEGER NOT NULL, reason TEXT NOT NULL, duration_ms INTEGER NOT NULL,
         finished_at TEXT NOT NULL,
-        replay TEXT NOT NULL); -- JSON {settings, ticks, log}: Game.replay() reproduces the game
+        replay TEXT); -- JSON {settings, ticks, log}: Game.replay() reproduces the game; NULL if the log grew too long
       CREATE TABLE IF NOT EXISTS players (
         jid TEXT PRIMARY KEY, rating REAL NOT NULL, wins INTEGER NOT NULL DEFAULT 0, losses INTEGER NOT NULL DEFAULT 0);`);
   }
@@ -46,7 +46,7 @@ export class Leaderboard {
     this.db.transaction(() => {
       this.db.prepare(`INSERT INTO games (room, seed, winner, loser, winner_score, loser_score, reason, duration_ms, finished_at, replay)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(r.room, r.seed, r.winner, r.loser, r.winnerScore, r.loserScore, r.reason, r.durationMs,
-        r.finishedAt.toISOString(), JSON.stringify(r.replay));
+        r.finishedAt.toISOString(), r.replay ? JSON.stringify(r.replay) : null);
       const [w, l] = eloUpdate(get.get(r.winner)?.rating ?? ELO_START, get.get(r.loser)?.rating ?? ELO_START);
       upsert.run({ jid: r.winner, rating: w, win: 1 });
       upsert.run({ jid: r.loser, rating: l, win: 0 });
@@ -60,8 +60,9 @@ export class Leaderboard {
 
   /** The replay record of a stored game (by row id, 1 = first game). */
   replayOf(id: number): GameResult["replay"] | undefined {
-    const row = this.db.prepare<[number], { replay: string }>("SELECT replay FROM games WHERE id = ?").get(id);
-    return row ? (JSON.parse(row.replay) as GameResult["replay"]) : undefined;
+    const row = this.db.prepare<[number], { replay: string | null }>("SELECT replay FROM games WHERE id = ?").get(id);
+    if (!row) return undefined;
+    return row.replay === null ? null : (JSON.parse(row.replay) as NonNullable<GameResult["replay"]>);
   }
 
   get gamesPlayed(): number {

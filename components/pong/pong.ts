@@ -175,7 +175,7 @@ export class Pong implements OnStart, OnStop {
 
   private finished(result: GameResult): void {
     const { replay, ...summary } = result;
-    this.log.info({ ...summary, ticks: replay.ticks, finishedAt: result.finishedAt.toISOString() }, "game over");
+    this.log.info({ ...summary, ticks: replay?.ticks, finishedAt: result.finishedAt.toISOString() }, "game over");
     try {
       this.leaderboard.record(result);
     } catch (err) {

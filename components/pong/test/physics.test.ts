@@ -190,3 +190,12 @@ function predictMeetY(b: { x: number; y: number; vx: number; vy: number }): numb
   if (y > span) y = 2 * span - y;
   return y + r;
 }
+
+describe("game log bound", () => {
+  test("recording stops at MAX_LOG entries and the game says it can no longer be replayed", () => {
+    const g = new Game({ seed: 1, tickHz: 60, pointsToWin: 10 });
+    for (let i = 0; i <= Game.MAX_LOG; i++) g.setTarget(0, i % 2 === 0 ? 10 : 20);
+    assert.equal(g.log.length, Game.MAX_LOG);
+    assert.equal(g.replayable, false);
+  });
+});

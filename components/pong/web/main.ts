@@ -1,0 +1,308 @@
+import "./style.css";
+import { type Jid, type XmlElement, xml } from "@xmpp/client";
+import { Controls } from "./controls.js";
+import { COMPACT_NS, DEFAULT_FIELD, type GameEvent, inputStanza, joinStanza, leaderboardIq, leaveStanza, parseGameMessage, parseLeaderboard, spectateStanza, type Start } from "./protocol.js";
+import { Renderer } from "./renderer.js";
+import { type Account, errorText, Session, settingsFrom } from "./session.js";
+import { type Frame, ViewModel } from "./view-model.js";
+
+// The Pong page: finds the pong component by disco, plays with the compact protocol (PROTOCOL.md), and
+// shows the leaderboard. Query parameters: ?pong=<component>, plus ?domain=, ?anon=, ?ws= (session.ts).
+
+type Mode = "connecting" | "idle" | "queued" | "playing" | "watching" | "over";
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const ui = {
+  status: $("status"), find: $<HTMLButtonElement>("find"), computer: $<HTMLButtonElement>("computer"), leave: $<HTMLButtonElement>("leave"),
+  games: $<HTMLSelectElement>("games"), watch: $<HTMLButtonElement>("watch"), refresh: $<HTMLButtonElement>("refresh"),
+  leftName: $("left-name"), rightName: $("right-name"), score: $("score"), canvas: $<HTMLCanvasElement>("field"),
+  leaderboard: $("leaderboard"), login: $<HTMLFormElement>("login"), loginJid: $<HTMLInputElement>("login-jid"), loginPassword: $<HTMLInputElement>("login-password"),
+};
+
+const params = new URLSearchParams(location.search);
+const settings = settingsFrom(location, params);
+const view = new ViewModel();
+const renderer = new Renderer(ui.canvas);
+
+let session: Session;
+let pong = params.get("pong") ?? "";
+let mode: Mode = "connecting";
+let room = "";
+let names: [string, string] = ["—", "—"];
+let message: string | undefined;
+let wantsComputer = false;
+let seq = 0;
+let lastSent: { y: number; at: number } | undefined;
+let lastFrame: Frame | undefined;
+let lastScore = "";
+
+function status(text: string, kind: "ok" | "busy" | "error" = "ok"): void {
+  ui.status.textContent = text;
+  ui.status.className = `status ${kind}`;
+}
+
+function setMode(next: Mode): void {
+  mode = next;
+  const online = mode !== "connecting";
+  const free = online && (mode === "idle" || mode === "over" || mode === "watching");
+  ui.find.disabled = !free;
+  ui.computer.disabled = !free;
+  ui.leave.disabled = !(mode === "queued" || mode === "playing" || mode === "watching");
+  ui.refresh.disabled = !online;
+  ui.games.disabled = !free || ui.games.options.length === 0 || ui.games.value === "";
+  ui.watch.disabled = ui.games.disabled;
+  document.body.dataset.mode = mode;
+}
+
+function showNames(): void {
+  ui.leftName.textContent = names[0];
+  ui.rightName.textContent = names[1];
+  ui.leftName.classList.toggle("me", mode === "playing" && view.side === 0);
+  ui.rightName.classList.toggle("me", mode === "playing" && view.side === 1);
+}
+
+function showScore(score: [number, number]): void {
+  const text = `${score[0]} : ${score[1]}`;
+  if (text === lastScore) return;
+  lastScore = text;
+  ui.score.textContent = text;
+  ui.score.setAttribute("aria-label", `${names[0]} ${score[0]}, ${names[1]} ${score[1]}`);
+}
+
+// --- connection ---
+
+function connect(account?: Account): void {
+  session?.stop();
+  setMode("connecting");
+  session = new Session(settings, { online, status, stanza }, account);
+  session.start().catch(() => undefined);
+}
+
+async function online(jid: Jid, info: { first: boolean; sameAccount: boolean }): Promise<void> {
+  // RFC 6121 §4.2 initial presence, then directed presence so the server tells pong when we go (§4.6).
+  await session.send(xml("presence", {}));
+  if (!pong) {
+    status("Looking for the pong service…", "busy");
+    pong = await session.findService(COMPACT_NS, "pong.localhost", null);
+  }
+  await session.send(xml("presence", { to: pong }));
+  const before = mode;
+  setMode("idle");
+  if (!info.first && (before === "playing" || before === "queued")) {
+    if (info.sameAccount) {
+      // A check-in from the same account rejoins its game (README §Presence), even before pong saw us go.
+      setMode(before);
+      await session.send(joinStanza(pong));
+      status(before === "playing" ? "Reconnected; returning to your game…" : "Reconnected; still waiting for an opponent…", "busy");
+    } else {
+      message = undefined;
+      status("Reconnected as a new guest: the previous game cannot be resumed (guests get a new address on every connection; sign in with an account to keep your game).", "error");
+    }
+  } else if (!info.first && before === "watching" && room) {
+    setMode("watching");
+    await session.send(spectateStanza(pong, room));
+    status(`Reconnected; watching ${room} again`, "ok");
+  } else {
+    status(`Connected as ${jid.toString()}; pong service: ${pong}`, "ok");
+  }
+  await Promise.all([refreshGames(), refreshLeaderboard()]);
+}
+
+function stanza(el: XmlElement): void {
+  if (el.name !== "message" || (el.attrs.from ?? "").split("/")[0] !== pong) return;
+  if (el.attrs.type === "error") {
+    const err = el.getChild("error");
+    const condition = err?.getChildElements().find((c) => c.name !== "text")?.name ?? "error";
+    status(`The game service refused a request: ${condition}${err?.getChildText("text") ? ` (${err.getChildText("text")})` : ""}`, "error");
+    if (mode === "queued") setMode("idle");
+    return;
+  }
+  const msg = parseGameMessage(el);
+  if (!msg) return;
+  switch (msg.kind) {
+    case "queued":
+      setMode("queued");
+      status(wantsComputer ? "Waiting: the computer takes the other paddle when nobody else turns up…" : "Waiting for an opponent…", "busy");
+      return;
+    case "start":
+      return started(msg.start);
+    case "snapshot":
+      if (mode !== "playing" && mode !== "watching") return;
+      if (room && msg.snapshot.room && msg.snapshot.room !== room) return;
+      view.push(msg.snapshot, performance.now());
+      return;
+    case "event":
+      return onEvent(msg.event);
+  }
+}
+
+function started(start: Start): void {
+  const rejoin = room === start.room && mode === "playing";
+  room = start.room;
+  if (!rejoin) view.reset(start.field, start.tickHz, start.snapshotHz, start.side);
+  const me = session.xmpp.jid?.bare().toString() ?? "you";
+  const opponent = start.opponent.startsWith("bot@") ? "the computer" : start.opponent;
+  names = start.side === 0 ? [`${me} (you)`, opponent] : [opponent, `${me} (you)`];
+  seq = Math.max(seq, start.ack + 1);
+  message = undefined;
+  setMode("playing");
+  showNames();
+  status(`${rejoin ? "Back in" : "Playing"} game ${room} against ${opponent}, first to ${start.pointsToWin}. You are on the ${start.side === 0 ? "left" : "right"}.`, "ok");
+  ui.canvas.focus({ preventScroll: true });
+}
+
+function onEvent(ev: GameEvent): void {
+  const who = (side: 0 | 1) => (mode === "playing" && side === view.side ? "You" : names[side]);
+  switch (ev.k) {
+    case "point":
+      showScore(ev.score);
+      return;
+    case "over": {
+      showScore(ev.score);
+      const won = mode === "playing" && ev.winner === view.side;
+      const lost = mode === "playing" && !won;
+      const result = won ? "You win" : lost ? "You lose" : `${names[ev.winner]} wins`;
+      message = `${result} ${ev.score[0]} : ${ev.score[1]}`;
+      status(`Game over: ${who(ev.winner) === "You" ? "you win" : `${who(ev.winner)} wins`} ${ev.score[0]}–${ev.score[1]}${ev.reason === "forfeit" ? " by forfeit" : ""}.`, "ok");
+      setMode("over");
+      void refreshLeaderboard();
+      void refreshGames();
+      return;
+    }
+    case "pause":
+      message = "Paused";
+      status(`${who(ev.side) === "You" ? "You" : who(ev.side)} lost the connection; the game waits up to ${ev.grace} s.`, "busy");
+      return;
+    case "resume":
+      message = undefined;
+      status("Both players are back; the game goes on.", "ok");
+      return;
+    case "timeout":
+      setMode("idle");
+      status("Nobody turned up in time. Try again, or play the computer.", "error");
+      return;
+  }
+}
+
+// --- lists ---
+
+async function refreshGames(): Promise<void> {
+  try {
+    const games = (await session.discoItems(pong)).filter((g) => g.node);
+    const keep = ui.games.value;
+    ui.games.replaceChildren(...(games.length ? games.map((g) => new Option(g.name ?? g.node!, g.node!)) : [new Option("none", "")]));
+    if (games.some((g) => g.node === keep)) ui.games.value = keep;
+  } catch (err) {
+    status(`Could not list the running games: ${errorText(err)}`, "error");
+  }
+  setMode(mode);
+}
+
+async function refreshLeaderboard(): Promise<void> {
+  try {
+    const standings = parseLeaderboard(await session.request(leaderboardIq(pong, 10)));
+    if (standings.length === 0) return;
+    ui.leaderboard.replaceChildren(...standings.map((s) => {
+      const tr = document.createElement("tr");
+      for (const v of [s.rank, s.jid, s.rating, s.wins, s.losses]) tr.insertCell().textContent = String(v);
+      return tr;
+    }));
+  } catch (err) {
+    status(`Could not load the leaderboard: ${errorText(err)}`, "error");
+  }
+}
+
+// --- actions ---
+
+function join(computer: boolean): void {
+  wantsComputer = computer;
+  room = "";
+  message = undefined;
+  lastScore = "";
+  showScore([0, 0]);
+  names = ["—", "—"];
+  showNames();
+  setMode("queued");
+  status("Checking in…", "busy");
+  void session.send(joinStanza(pong));
+}
+
+ui.find.addEventListener("click", () => join(false));
+ui.computer.addEventListener("click", () => join(true));
+ui.leave.addEventListener("click", () => {
+  void session.send(leaveStanza(pong));
+  if (mode !== "playing") {
+    setMode("idle");
+    status("Left.", "ok");
+  }
+});
+ui.refresh.addEventListener("click", () => void refreshGames());
+ui.games.addEventListener("change", () => setMode(mode));
+ui.watch.addEventListener("click", () => {
+  const node = ui.games.value;
+  if (!node) return;
+  room = node;
+  const title = ui.games.selectedOptions[0]?.textContent ?? node;
+  // disco#items names games "alice@… vs bob@… (3–2)".
+  const m = /^(.*) vs (.*?)(?: \(.*\))?$/.exec(title);
+  names = m ? [m[1]!, m[2]!] : ["left", "right"];
+  view.reset(DEFAULT_FIELD, 60, 20, undefined);
+  message = undefined;
+  lastScore = "";
+  setMode("watching");
+  showNames();
+  status(`Watching ${title}`, "ok");
+  void session.send(spectateStanza(pong, node));
+});
+ui.login.addEventListener("submit", (e) => {
+  e.preventDefault();
+  const account = { jid: ui.loginJid.value.trim(), password: ui.loginPassword.value };
+  ui.loginPassword.value = "";
+  try {
+    connect(account);
+  } catch (err) {
+    status(errorText(err), "error");
+  }
+});
+
+// --- input and drawing ---
+
+const controls = new Controls(ui.canvas, renderer, view, () => mode === "playing");
+
+/** Inputs go out on change, at most 20 a second (the server allows 30, PROTOCOL.md). */
+function sendInput(now: number): void {
+  const target = view.target;
+  if (mode !== "playing" || target === undefined || session.xmpp.status !== "online") return;
+  const y = Math.round(Math.min(Math.max(target, 0), view.field.height));
+  if (lastSent && (lastSent.y === y || now - lastSent.at < 50)) return;
+  lastSent = { y, at: now };
+  view.sent(++seq, y, now);
+  void session.send(inputStanza(pong, seq, y)).catch(() => undefined);
+}
+
+function animate(now: number): void {
+  controls.update(now);
+  sendInput(now);
+  const frame = mode === "playing" || mode === "watching" || mode === "over" ? view.frame(now) : undefined;
+  if (frame) {
+    lastFrame = frame;
+    showScore(frame.score);
+  }
+  let text = message;
+  if (!text && frame?.serveIn !== undefined && mode !== "over") text = frame.serveIn > 0.05 ? `Serve in ${frame.serveIn.toFixed(1)} s` : undefined;
+  if (!text && mode === "queued") text = "Waiting for an opponent…";
+  if (!text && mode === "connecting") text = "Connecting…";
+  renderer.draw(view.field, frame, mode === "playing" ? view.side : undefined, text);
+  requestAnimationFrame(animate);
+}
+
+// A small console/test handle: what the page drew last and where it stands, and a way to drop the link.
+(window as unknown as { annexPong: unknown }).annexPong = {
+  frame: () => lastFrame,
+  state: () => ({ mode, room, side: view.side, names, jid: session.jid, pong }),
+  dropConnection: () => session.dropConnection(),
+};
+
+setMode("connecting");
+connect();
+requestAnimationFrame(animate);
