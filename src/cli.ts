@@ -2,7 +2,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { SETTINGS } from "./config/load.js";
 import { checkConfig, printConfig } from "./cli/config-commands.js";
 import { doctor } from "./cli/doctor.js";
-import { type CliIo, defaultIo, EXIT, reportStartupError } from "./cli/io.js";
+import { type CliIo, defaultIo, EXIT, reportStartupError, UsageError } from "./cli/io.js";
 import { loadEffectiveConfig } from "./cli/load.js";
 import { scaffold } from "./cli/new.js";
 import { prosodyConfig } from "./cli/prosody-config.js";
@@ -27,7 +27,7 @@ const USAGE = `Usage:
 
 Every setting can also come from the environment or a flag; the flag wins over the environment,
 which wins over the file:
-${SETTINGS.map((s) => `  ${`--${s.flag}`.padEnd(34)} ${s.env.padEnd(36)} ${s.path.join(".")}${s.kind === "off" ? " (false = off)" : ""}`).join("\n")}
+${SETTINGS.map((s) => `  --${s.flag}\n      ${s.env.padEnd(42)} ${s.path.join(".")}${s.kind === "off" ? " (false = off)" : ""}`).join("\n")}
 
 Exit codes: 0 done / stopped cleanly, 1 other failure, 64 bad usage, 78 bad config or the server refused the component.`;
 
@@ -80,6 +80,10 @@ export async function runCli(argv: string[], catalogue: Catalogue, io: CliIo = d
   try {
     config = await loadEffectiveConfig(values, command === "run" ? rest : [], env);
   } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`annex ${command}: ${err.message}\n\n${USAGE}`);
+      return EXIT.usage;
+    }
     return reportStartupError(err, io);
   }
   switch (command) {

@@ -1,4 +1,4 @@
-import { ConfigError } from "../config/errors.js";
+import { UsageError } from "./io.js";
 import { type LoadedConfig, readConfigFile, resolveConfig } from "../config/load.js";
 
 export type FlagValues = Record<string, string | boolean | undefined>;
@@ -9,13 +9,13 @@ export type FlagValues = Record<string, string | boolean | undefined>;
  */
 export async function loadEffectiveConfig(values: FlagValues, positionals: string[], env: NodeJS.ProcessEnv): Promise<LoadedConfig> {
   if (typeof values.config === "string") {
-    if (positionals.length > 0) throw new ConfigError([`annex run: give either --config or a component type, not both (got ${positionals.join(" ")})`]);
+    if (positionals.length > 0) throw new UsageError(`give either --config or a component type, not both (got ${positionals.join(" ")})`);
     const file = await readConfigFile(values.config);
     return resolveConfig({ ...file, env, flags: values });
   }
   const [type, extra] = positionals;
   if (!type || extra !== undefined) {
-    throw new ConfigError(["give --config <file>, or one component type (e.g. annex run echo --domain echo.localhost --secret-file echo.secret)"]);
+    throw new UsageError("give --config <file>, or one component type (e.g. annex run echo --domain echo.localhost --secret-file echo.secret)");
   }
   const raw: Record<string, unknown> = {
     components: [{ type, domain: values.domain, secretFile: values["secret-file"], secretEnv: values["secret-env"] }],

@@ -52,6 +52,6 @@ export function classifyFailure(err: unknown, domain: string, service: string): 
         advice: `another instance is already connected as ${domain}: stop it, or set component_conflict_resolve = "kick_old" in Prosody's config to let the newest win; retrying slowly`,
       };
     default:
-      return { kind: "retry", condition, advice: `connection to ${service} as ${domain} failed (${e?.message ?? condition}); retrying` };
+      return { kind: "retry", condition, advice: `connection to ${service} as ${domain} failed (${e?.message || condition}); retrying` };
   }
 }

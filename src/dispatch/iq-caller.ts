@@ -55,6 +55,15 @@ export class IqCaller {
     return true;
   }
 
+  /** Drops a request that was never sent. */
+  forget(id: string): void {
+    const entry = this.pending.get(id);
+    if (!entry) return;
+    clearTimeout(entry.timer);
+    this.pending.delete(id);
+    entry.reject(new Error("not sent"));
+  }
+
   /** Rejects every pending request (link down, shutdown): none is left hanging. */
   rejectAll(error: Error): void {
     for (const [id, entry] of this.pending) {

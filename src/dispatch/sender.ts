@@ -37,7 +37,14 @@ export class Sender {
   async request(iq: Element, options: { timeoutMs?: number } = {}): Promise<Element> {
     this.stamp(iq);
     const response = this.iqCaller.track(iq, options.timeoutMs);
-    await this.send(iq);
+    try {
+      await this.send(iq);
+    } catch (err) {
+      // Not sent, so no answer can come: forget it now (else its timeout would reject with nobody listening).
+      this.iqCaller.forget(iq.attrs.id as string);
+      response.catch(() => undefined);
+      throw err;
+    }
     return response;
   }
 

@@ -2,6 +2,7 @@ import "reflect-metadata";
 import type { Logger as PinoLogger } from "pino";
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from "tsyringe";
 import { type BuiltinName, builtinClasses, DiscoCatalog } from "../builtins/index.js";
+import { errors } from "../dispatch/errors.js";
 import { type DispatchObserver, Dispatcher } from "../dispatch/dispatcher.js";
 import { IqCaller } from "../dispatch/iq-caller.js";
 import { Sender, type Transport } from "../dispatch/sender.js";
@@ -12,7 +13,7 @@ import { xml, type Element } from "../stanza/xml.js";
 import { validateOptions } from "./options.js";
 import { HostedComponents } from "./hosted.js";
 import { Metrics, Registry } from "../ops/metrics.js";
-import { hasOnStart, hasOnStop } from "./lifecycle.js";
+import { hasOnOnline, hasOnStart, hasOnStop } from "./lifecycle.js";
 
 export interface HostOptions {
   component: HandlerClass;
@@ -108,13 +109,25 @@ export class ComponentHost {
     for (const instance of this.instances()) if (hasOnStart(instance)) await instance.onStart();
   }
 
+  /** The link is up (first time, or again after a reconnection): runs the onOnline hooks. */
+  async online(): Promise<void> {
+    for (const instance of this.instances()) {
+      if (!hasOnOnline(instance)) continue;
+      try {
+        await instance.onOnline();
+      } catch (err) {
+        this.log.error({ err }, "onOnline failed");
+      }
+    }
+  }
+
   dispatch(stanza: Element): Promise<void> {
     return this.dispatcher.dispatch(stanza);
   }
 
   /** The link went down: requests waiting for answers will get none. */
   linkDown(reason: string): void {
-    this.iqCaller.rejectAll(new Error(`the link to the server went down: ${reason}`));
+    this.iqCaller.rejectAll(errors.linkDown(reason));
   }
 
   /**
@@ -139,7 +152,7 @@ export class ComponentHost {
       await this.sender.send(xml("presence", { from, to, type: "unavailable" })).catch((err: unknown) => this.log.debug({ err }, "could not send unavailable"));
     }
     this.sender.close();
-    this.iqCaller.rejectAll(new Error("the component stopped"));
+    this.iqCaller.rejectAll(errors.stopping());
   }
 
   /** The component's instance of one of its handler classes (for tests and tooling). */

@@ -8,6 +8,18 @@ export interface OnStop {
   onStop(): void | Promise<void>;
 }
 
+/**
+ * Implemented by a handler class that must talk to the server when the link is up: called after the
+ * handshake succeeds, and again after every reconnection (onStart runs before the first connection).
+ */
+export interface OnOnline {
+  onOnline(): void | Promise<void>;
+}
+
+export function hasOnOnline(x: object): x is OnOnline {
+  return typeof (x as Partial<OnOnline>).onOnline === "function";
+}
+
 export function hasOnStart(x: object): x is OnStart {
   return typeof (x as Partial<OnStart>).onStart === "function";
 }

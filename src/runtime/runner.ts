@@ -84,6 +84,7 @@ export class Runner {
         void host.dispatch(el);
       });
       link.on("offline", (reason: string) => host.linkDown(reason));
+      link.on("online", () => void host.online());
       link.on("state", (state: string) => {
         metrics.connectionState.reset();
         for (const c of components) metrics.connectionState.set({ component: c.host.domain, state: c.link.state }, 1);
@@ -98,7 +99,9 @@ export class Runner {
   health(): HealthReport {
     const report: HealthReport = { ok: true, components: {} };
     for (const { host, link } of this.components) {
-      report.components[host.domain] = { state: link.state, ...(link.lastError ? { lastError: link.lastError } : {}) };
+      // The last error only matters while not online; after a recovery it would mislead.
+      const lastError = link.state === "online" ? undefined : link.lastError;
+      report.components[host.domain] = { state: link.state, ...(lastError ? { lastError } : {}) };
       if (link.state !== "online") report.ok = false;
     }
     return report;

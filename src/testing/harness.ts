@@ -61,8 +61,10 @@ export class Harness {
     return this.host.domain;
   }
 
-  start(): Promise<void> {
-    return this.host.start();
+  /** Runs onStart, then onOnline (the harness's "link" is always up). */
+  async start(): Promise<void> {
+    await this.host.start();
+    await this.host.online();
   }
 
   stop(options: { drainMs?: number } = {}): Promise<void> {

@@ -334,3 +334,62 @@ describe("handlers in flight are bounded", () => {
     await busy;
   });
 });
+
+describe("requests whose send fails", () => {
+  test("reject with the send's coded error and leave nothing pending that could crash the process later", async () => {
+    const { ComponentHost } = await import("annex");
+    const { pino } = await import("pino");
+    const unhandled: unknown[] = [];
+    const onUnhandled = (r: unknown) => unhandled.push(r);
+    process.on("unhandledRejection", onUnhandled);
+    const host = new ComponentHost({
+      component: Rules,
+      domain: "rules.localhost",
+      log: pino({ level: "silent" }),
+      iqTimeoutMs: 30,
+      transport: {
+        send: async () => {
+          throw Object.assign(new Error("the link to the server went down: not online"), { code: "ANNEX_ERR_LINK_DOWN" });
+        },
+      },
+    });
+    await assert.rejects(host.sender.request(xml("iq", { type: "get", to: "localhost" }, xml("ping", { xmlns: "urn:xmpp:ping" }))), { code: "ANNEX_ERR_LINK_DOWN" });
+    assert.equal(host.iqCaller.size, 0);
+    await new Promise((r) => setTimeout(r, 60));
+    process.off("unhandledRejection", onUnhandled);
+    assert.deepEqual(unhandled, []);
+  });
+
+  test("pending requests are rejected with coded errors when the link drops or the component stops", async () => {
+    const h = createHarness(Rules, { domain: "rules.localhost" });
+    const a = h.host.sender.request(xml("iq", { type: "get", to: "localhost" }, xml("x", { xmlns: "urn:x" })));
+    h.host.linkDown("socket closed");
+    await assert.rejects(a, { code: "ANNEX_ERR_LINK_DOWN" });
+    const b = h.host.sender.request(xml("iq", { type: "get", to: "localhost" }, xml("x", { xmlns: "urn:x" })));
+    await h.stop();
+    await assert.rejects(b, { code: "ANNEX_ERR_STOPPING" });
+  });
+});
+
+describe("lifecycle hooks", () => {
+  test("onStart runs once, onOnline after it (and on every reconnection), onStop at the end", async () => {
+    const calls: string[] = [];
+    @Component({ identity: { category: "component", type: "generic" } })
+    class Hooks {
+      onStart() {
+        calls.push("start");
+      }
+      onOnline() {
+        calls.push("online");
+      }
+      onStop() {
+        calls.push("stop");
+      }
+    }
+    const h = createHarness(Hooks);
+    await h.start();
+    await h.host.online();
+    await h.stop();
+    assert.deepEqual(calls, ["start", "online", "online", "stop"]);
+  });
+});
