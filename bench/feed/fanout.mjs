@@ -1,0 +1,215 @@
+// Feed benchmark (not a test): publish→notification latency for 100 subscribers at 4 Hz, the maximum
+// sustained fan-out through Prosody, and Prosody's own component→component routing ceiling measured
+// in the same run with stanzas of the same size. Subscribers are JIDs of a second component
+// (load.localhost), so nothing is throttled by c2s limits (research performance.md §2.2).
+//
+// usage: node bench/feed/fanout.mjs [--subs 100] [--hz 4] [--latency-s 15] [--fanout-s 10] [--storage memory|sqlite]
+// Needs `npx tsc -p tsconfig.json` first (it runs dist/). Writes bench/feed/results/fanout-<time>.json.
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { Histogram } from "../lib/histogram.mjs";
+import { connectComponent } from "../lib/links.mjs";
+import { cpuMs } from "../lib/proc.mjs";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, "../..");
+const { ManagedProsody, freePort } = await import(join(ROOT, "dist/src/testing/index.js"));
+
+const { values: args } = parseArgs({
+  options: {
+    subs: { type: "string", default: "100" },
+    hz: { type: "string", default: "4" },
+    "latency-s": { type: "string", default: "15" },
+    "fanout-s": { type: "string", default: "10" },
+    "ceiling-s": { type: "string", default: "10" },
+    storage: { type: "string", default: "sqlite" },
+  },
+});
+const SUBS = Number(args.subs);
+const HZ = Number(args.hz);
+const SECRET = "bench-feed-secret";
+const TOKEN = "bench-feed-token";
+const FEED = "feed.localhost";
+const LOAD = "load.localhost";
+const NODE = "bench";
+const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const dir = mkdtempSync(join(tmpdir(), "feed-bench-"));
+const prosody = await ManagedProsody.start({ components: [{ domain: FEED, secret: SECRET }, { domain: LOAD, secret: SECRET }], logLevel: "warn" });
+const httpPort = await freePort();
+const storage = args.storage === "memory" ? "memory" : `sqlite:${join(dir, "feed.sqlite")}`;
+const config = {
+  server: { host: "127.0.0.1", port: prosody.componentPort },
+  log: { level: "warn" },
+  components: [{ type: "feed", domain: FEED, secret: SECRET, options: { storage, nodes: { [NODE]: { maxItems: 1000 } }, http: { port: httpPort, token: TOKEN } } }],
+};
+writeFileSync(join(dir, "annex.json"), JSON.stringify(config));
+const annex = spawn(process.execPath, [join(ROOT, "dist/bin/annex.js"), "run", "--config", join(dir, "annex.json")], { stdio: ["ignore", "pipe", "pipe"] });
+let annexOut = "";
+annex.stdout.on("data", (d) => (annexOut += d));
+annex.stderr.on("data", (d) => (annexOut += d));
+
+async function cleanup() {
+  annex.kill("SIGTERM");
+  await new Promise((r) => (annex.exitCode !== null ? r() : annex.once("exit", r)));
+  await prosody.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+try {
+  // Online = the feed answers a disco#info routed through Prosody.
+  const load = await connectComponent({ port: prosody.componentPort, domain: LOAD, secret: SECRET });
+  let buffer = load.rest;
+  const state = { notifications: 0, ceiling: 0, results: new Set(), hist: null, ceilingInFlight: 0 };
+  const onStanza = (s) => {
+    if (process.env.FEED_BENCH_DEBUG) console.error("IN", s.slice(0, 300));
+    if (s.startsWith("<message")) {
+      if (s.includes("id='c") || s.includes('id="c')) {
+        state.ceiling++;
+        state.ceilingInFlight--;
+        return;
+      }
+      state.notifications++;
+      const at = s.indexOf("&quot;t&quot;:");
+      const t = at >= 0 ? Number.parseFloat(s.slice(at + 14)) : Number.parseFloat(s.slice(s.indexOf('"t":') + 4));
+      if (state.hist && Number.isFinite(t)) state.hist.recordMs(now() - t);
+    } else if (s.startsWith("<iq")) {
+      const m = /id=['"]([^'"]+)['"]/.exec(s);
+      if (m) state.results.add(m[1] + (s.includes("type='error'") || s.includes('type="error"') ? ":error" : ""));
+    }
+  };
+  load.socket.on("data", (d) => {
+    buffer += load.decoder.write(d);
+    for (;;) {
+      const m = /<\/message>|<\/iq>|<iq[^>]*\/>/.exec(buffer);
+      if (!m) break;
+      const end = m.index + m[0].length;
+      const start = buffer.search(/<(message|iq)[\s>]/);
+      onStanza(buffer.slice(start, end));
+      buffer = buffer.slice(end);
+    }
+  });
+  const waitFor = async (pred, ms, what) => {
+    const deadline = Date.now() + ms;
+    while (!pred()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${annexOut.slice(-2000)}`);
+      await sleep(20);
+    }
+  };
+  for (let attempt = 0; ; attempt++) {
+    load.socket.write(`<iq type='get' id='ping${attempt}' from='${LOAD}' to='${FEED}'><ping xmlns='urn:xmpp:ping'/></iq>`);
+    await sleep(200);
+    if (state.results.has(`ping${attempt}`)) break;
+    if (attempt > 100) throw new Error(`the feed did not come online\n${annexOut}`);
+  }
+  // In windows of 20: the framework answers resource-constraint beyond its in-flight bound.
+  for (let k0 = 0; k0 < SUBS; k0 += 20) {
+    const ks = [...Array(Math.min(20, SUBS - k0)).keys()].map((i) => k0 + i);
+    for (const k of ks) {
+      load.socket.write(`<iq type='set' id='s${k}' from='sub${k}@${LOAD}' to='${FEED}'><pubsub xmlns='http://jabber.org/protocol/pubsub'><subscribe node='${NODE}' jid='sub${k}@${LOAD}'/></pubsub></iq>`);
+    }
+    await waitFor(() => ks.every((k) => state.results.has(`s${k}`)), 10_000, "subscriptions");
+  }
+
+  const post = (body) => fetch(`http://127.0.0.1:${httpPort}/nodes/${NODE}/items`, { method: "POST", body, headers: { Authorization: `Bearer ${TOKEN}` } });
+  const cpu = () => ({ annex: cpuMs(annex.pid), prosody: cpuMs(prosody.pid) });
+  const cpuDelta = (a, b) => ({ annexMs: Math.round(b.annex - a.annex), prosodyMs: Math.round(b.prosody - a.prosody) });
+
+  // 1. Latency at HZ with SUBS subscribers (open loop, one publish every 1000/HZ ms).
+  state.hist = new Histogram(5_000_000);
+  const latencyS = Number(args["latency-s"]);
+  let c0 = cpu();
+  const n0 = state.notifications;
+  let published = 0;
+  const tEnd = Date.now() + latencyS * 1000;
+  let next = performance.now();
+  while (Date.now() < tEnd) {
+    const res = await post(JSON.stringify({ t: now(), n: published }));
+    if (res.status !== 200) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
+    await res.arrayBuffer();
+    published++;
+    next += 1000 / HZ;
+    await sleep(Math.max(0, next - performance.now()));
+  }
+  await waitFor(() => state.notifications - n0 >= published * SUBS, 10_000, "latency-phase notifications");
+  const latency = { subscribers: SUBS, hz: HZ, published, notifications: state.notifications - n0, ...state.hist.summary(), cpu: cpuDelta(c0, cpu()) };
+  state.hist = null;
+
+  // 2. Maximum sustained fan-out: closed loop, 4 concurrent publishers as fast as the ingest acknowledges.
+  const fanoutS = Number(args["fanout-s"]);
+  const base = state.notifications;
+  c0 = cpu();
+  let fanPublished = 0;
+  const started = performance.now();
+  const stopAt = Date.now() + fanoutS * 1000;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (Date.now() < stopAt) {
+        const res = await post(JSON.stringify({ t: now(), n: fanPublished }));
+        await res.arrayBuffer();
+        if (res.status === 200) fanPublished++;
+      }
+    }),
+  );
+  const elapsedS = (performance.now() - started) / 1000;
+  const receivedDuring = state.notifications - base;
+  // Drain: what arrives after the publishers stopped was queued somewhere (feed or Prosody).
+  let last = -1;
+  while (state.notifications !== last) {
+    last = state.notifications;
+    await sleep(500);
+  }
+  const drained = state.notifications - base;
+  const fanout = {
+    seconds: Math.round(elapsedS * 10) / 10,
+    publishedPerS: Math.round(fanPublished / elapsedS),
+    offeredNotificationsPerS: Math.round((fanPublished * SUBS) / elapsedS),
+    deliveredNotificationsPerS: Math.round(receivedDuring / elapsedS),
+    deliveredIncludingDrain: drained,
+    coalescedOrDropped: fanPublished * SUBS - drained,
+    cpu: cpuDelta(c0, cpu()),
+  };
+
+  // 3. Prosody's routing ceiling: load.localhost → load.localhost messages of the notification's size, closed loop.
+  const sample = `<message from='${FEED}' to='sub0@${LOAD}' type='headline'><event xmlns='http://jabber.org/protocol/pubsub#event'><items node='${NODE}'><item id='0000000000001234'><json xmlns='urn:xmpp:json:0'>{&quot;t&quot;:1763790000000.123,&quot;n&quot;:123}</json></item></items></event></message>`;
+  const pad = "x".repeat(Math.max(0, sample.length - 120));
+  const ceilingS = Number(args["ceiling-s"]);
+  const WINDOW = 500;
+  c0 = cpu();
+  const cBase = state.ceiling;
+  let sent = 0;
+  const cStart = performance.now();
+  const cStop = Date.now() + ceilingS * 1000;
+  while (Date.now() < cStop) {
+    let batch = "";
+    while (state.ceilingInFlight < WINDOW) {
+      batch += `<message from='a@${LOAD}' to='b@${LOAD}' id='c${sent++}' type='headline'><body>${pad}</body></message>`;
+      state.ceilingInFlight++;
+    }
+    if (batch) load.socket.write(batch);
+    await sleep(1);
+  }
+  const cElapsed = (performance.now() - cStart) / 1000;
+  const ceiling = { stanzaBytes: sample.length, window: WINDOW, routedPerS: Math.round((state.ceiling - cBase) / cElapsed), cpu: cpuDelta(c0, cpu()) };
+
+  const report = {
+    when: new Date().toISOString(),
+    machine: { cpus: (await import("node:os")).cpus().length, node: process.version },
+    storage: args.storage,
+    latency,
+    fanout,
+    prosodyCeiling: ceiling,
+    fanoutVsCeiling: Math.round((fanout.deliveredNotificationsPerS / ceiling.routedPerS) * 100) / 100,
+  };
+  console.log(JSON.stringify(report, null, 2));
+  mkdirSync(join(HERE, "results"), { recursive: true });
+  writeFileSync(join(HERE, "results", `fanout-${report.when.replace(/[:.]/g, "-")}.json`), JSON.stringify(report, null, 2) + "\n");
+  load.socket.destroy();
+} finally {
+  await cleanup();
+}
