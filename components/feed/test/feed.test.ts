@@ -289,3 +289,27 @@ describe("feed: items retrieval and RSM", () => {
     assert.deepEqual(itemIds(end), []);
   });
 });
+
+describe("feed: retention by age and catch-up", () => {
+  test("the retention sweep drops items older than maxAgeSeconds", async () => {
+    const h = await feedHarness({ nodes: { recent: { publishers: ["ticker@localhost"], maxAgeSeconds: 60 } } });
+    const id = await publish(h, "recent", "<n xmlns='urn:example'/>");
+    const service = h.host.instance(FeedService);
+    assert.equal(await service.trimAll(Date.now() + 30_000), 0);
+    assert.deepEqual(itemIds(await ask(h, pubsubIq("get", `<items node='recent'/>`))), [id]);
+    assert.equal(await service.trimAll(Date.now() + 61_000), 1);
+    assert.deepEqual(itemIds(await ask(h, pubsubIq("get", `<items node='recent'/>`))), []);
+  });
+
+  test("a subscriber that missed items catches up with <after>lastSeenId; a trimmed id means refetch", async () => {
+    const h = await feedHarness({ nodes: { small: { publishers: ["ticker@localhost"], maxItems: 3 } } });
+    const seen = await publish(h, "small", "<n xmlns='urn:example'>0</n>");
+    const missed = [await publish(h, "small", "<n xmlns='urn:example'>1</n>"), await publish(h, "small", "<n xmlns='urn:example'>2</n>")];
+    const caughtUp = await ask(h, pubsubIq("get", `<items node='small'/><set xmlns='${RSM}'><max>10</max><after>${seen}</after></set>`));
+    assert.deepEqual(itemIds(caughtUp), missed);
+    await publish(h, "small", "<n xmlns='urn:example'>3</n>");
+    const gone = await ask(h, pubsubIq("get", `<items node='small'/><set xmlns='${RSM}'><max>10</max><after>${seen}</after></set>`));
+    assert.equal(gone.attrs.type, "error");
+    assert.ok(gone.getChild("error")!.getChild("item-not-found", "urn:ietf:params:xml:ns:xmpp-stanzas"));
+  });
+});
