@@ -5,7 +5,7 @@ SHELL := /bin/bash
 # Debian packages the tests and the demo use: a real server and a second, independent XMPP client.
 APT_PACKAGES := prosody python3-slixmpp postgresql chromium
 
-.PHONY: help deps system-deps build test test-unit test-integration demo clean
+.PHONY: help deps system-deps build test test-unit test-integration test-reliability demo clean
 
 help:
 	@echo "make demo   start a private Prosody with the bundled components and print where to go"
@@ -33,15 +33,19 @@ build: node_modules/.package-lock.json
 # Node 20's runner takes files, not globs: list the compiled *.test.js files of each suite.
 UNIT_TESTS = $$(find dist/test/unit dist/components dist/examples -name '*.test.js' | sort)
 INTEGRATION_TESTS = $$(find dist/test/integration -name '*.test.js' | sort)
+RELIABILITY_TESTS = $$(find dist/test/reliability -name '*.test.js' | sort)
 
 test: deps build
-	node --test --test-reporter=spec $(UNIT_TESTS) $(INTEGRATION_TESTS)
+	node --test --test-reporter=spec $(UNIT_TESTS) $(INTEGRATION_TESTS) $(RELIABILITY_TESTS)
 
 test-unit: node_modules/.package-lock.json build
 	node --test --test-reporter=spec $(UNIT_TESTS)
 
 test-integration: deps build
 	node --test --test-reporter=spec $(INTEGRATION_TESTS)
+
+test-reliability: deps build
+	node --test --test-reporter=spec $(RELIABILITY_TESTS)
 
 demo: deps build
 	node dist/bin/demo.js

@@ -20,8 +20,10 @@ export const ComponentEntrySchema = z
     secretEnv: z.string().min(1).optional(),
     options: z.record(z.string(), z.unknown()).default({}),
     builtins: z.strictObject({ disco: z.boolean(), ping: z.boolean(), version: z.boolean(), time: z.boolean() }).partial().default({}),
-    /** Handlers running at once; beyond, IQ requests get a wait-type resource-constraint. */
+    /** Handlers running at once; further stanzas wait in a queue. */
     maxInFlight: z.int().min(1).default(64),
+    /** Stanzas waiting for a handler; beyond, IQ requests get a wait-type resource-constraint and others are dropped (counted). */
+    maxQueued: z.int().min(0).default(1024),
     /** This component's log level; default: the global one. */
     log: z.strictObject({ level: LogLevel.optional() }).default({}),
   })

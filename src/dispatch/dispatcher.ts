@@ -1,3 +1,4 @@
+import { AsyncResource } from "node:async_hooks";
 import type { HandlerRegistry, Route } from "../handlers/registry.js";
 import type { HandlerClass } from "../handlers/metadata.js";
 import type { ComponentConfig, Logger } from "../handlers/tokens.js";
@@ -17,8 +18,10 @@ export interface DispatcherDeps {
   iqCaller: IqCaller;
   config: ComponentConfig;
   log: Logger;
-  /** Handlers allowed to run at once; beyond, IQ requests get resource-constraint (default 64). */
+  /** Handlers allowed to run at once (default 64); further stanzas wait in a queue. */
   maxInFlight?: number;
+  /** Stanzas allowed to wait for a handler slot (default 1024); beyond, IQ requests get resource-constraint. */
+  maxQueued?: number;
   /** Told about every handler run and every error sent (metrics). */
   observer?: DispatchObserver;
 }
@@ -30,6 +33,13 @@ export interface DispatchObserver {
 }
 
 export const DEFAULT_MAX_IN_FLIGHT = 64;
+export const DEFAULT_MAX_QUEUED = 1024;
+
+interface Waiting {
+  /** Runs the stanza in the async context it arrived in (so context-bound tracing/logging follows it). */
+  start: () => Promise<void>;
+  done: () => void;
+}
 
 type HandlerResult = Element | Element[] | undefined | void;
 
@@ -40,27 +50,57 @@ type HandlerResult = Element | Element[] | undefined | void;
 export class Dispatcher {
   private accepting = true;
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly waiting: Waiting[] = [];
+  private readonly maxInFlight: number;
+  private readonly maxQueued: number;
 
-  constructor(private readonly deps: DispatcherDeps) {}
+  constructor(private readonly deps: DispatcherDeps) {
+    this.maxInFlight = deps.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    this.maxQueued = deps.maxQueued ?? DEFAULT_MAX_QUEUED;
+  }
 
   get inFlightCount(): number {
     return this.inFlight.size;
   }
 
-  /** Handles one received stanza; resolves when its handler (and reply) are done. Never rejects. */
+  get queuedCount(): number {
+    return this.waiting.length;
+  }
+
+  /**
+   * Handles one received stanza; resolves when its handler (and reply) are done. Never rejects.
+   * At most maxInFlight handlers run at once; the next maxQueued stanzas wait their turn in order
+   * (a burst in one TCP read is normal); past that the component is overloaded.
+   */
   dispatch(stanza: Element): Promise<void> {
-    if (this.inFlight.size >= (this.deps.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT) && !isResponse(stanza)) return this.overloaded(stanza);
+    // Responses settle our own requests: cheap, and holding them back could deadlock a handler waiting for one.
+    if (isResponse(stanza) || (this.inFlight.size < this.maxInFlight && this.waiting.length === 0)) return this.run(stanza);
+    if (this.waiting.length >= this.maxQueued) return this.overloaded(stanza);
+    return new Promise((done) => this.waiting.push({ start: AsyncResource.bind(() => this.run(stanza)), done }));
+  }
+
+  private run(stanza: Element): Promise<void> {
     const task = this.handle(stanza).catch((err: unknown) => {
       this.deps.log.error({ err, stanza: stanzaForLog(stanza) }, "dispatch failed");
     });
     this.inFlight.add(task);
-    void task.finally(() => this.inFlight.delete(task));
+    void task.finally(() => {
+      this.inFlight.delete(task);
+      this.pump();
+    });
     return task;
   }
 
+  private pump(): void {
+    while (this.waiting.length > 0 && (this.inFlight.size < this.maxInFlight || !this.accepting)) {
+      const next = this.waiting.shift() as Waiting;
+      void next.start().then(next.done);
+    }
+  }
+
   /**
-   * Too many handlers running: answer an IQ request at once with a wait-type resource-constraint
-   * (RFC 6120 §8.3.3.18; the sender may retry later) instead of queueing it; drop other stanzas.
+   * Handlers busy and the queue full: answer an IQ request at once with a wait-type resource-constraint
+   * (RFC 6120 §8.3.3.18; the sender may retry later) instead of piling it up; drop other stanzas (counted).
    */
   private async overloaded(stanza: Element): Promise<void> {
     this.deps.observer?.overloaded?.(stanza.name);
@@ -76,9 +116,13 @@ export class Dispatcher {
     await this.deps.sender.send(reply).catch((err: unknown) => this.deps.log.debug({ err }, "could not send resource-constraint"));
   }
 
-  /** From now on IQ requests are answered service-unavailable and other stanzas dropped (shutdown). */
+  /**
+   * From now on IQ requests are answered service-unavailable and other stanzas dropped (shutdown);
+   * the queued ones get the same answer right away.
+   */
   stopAccepting(): void {
     this.accepting = false;
+    this.pump();
   }
 
   /** Waits for handlers in flight, up to the deadline; returns how many were still running. */

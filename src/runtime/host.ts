@@ -32,6 +32,8 @@ export interface HostOptions {
   logLevel?: string;
   /** Handlers allowed to run at once for this component. */
   maxInFlight?: number;
+  /** Stanzas allowed to wait for a handler slot. */
+  maxQueued?: number;
   observer?: DispatchObserver;
   /** Where the component's own metrics go; default a registry of its own. */
   metrics?: Metrics;
@@ -94,6 +96,7 @@ export class ComponentHost {
       config: this.config,
       log: this.log as unknown as Logger,
       maxInFlight: options.maxInFlight,
+      maxQueued: options.maxQueued,
       observer: options.observer,
     });
   }

@@ -72,6 +72,7 @@ export class Runner {
         optionsPath: `components[${index}].options`,
         builtins: entry.builtins,
         maxInFlight: entry.maxInFlight,
+        maxQueued: entry.maxQueued,
         logLevel: entry.log.level,
         log: options.log,
         transport: counted,

@@ -18,6 +18,7 @@ export interface HarnessOptions {
   logLevel?: string;
   iqTimeoutMs?: number;
   maxInFlight?: number;
+  maxQueued?: number;
   /** Share one list between harnesses to test a component that lists its siblings. */
   hosted?: HostedComponents;
 }
@@ -45,6 +46,7 @@ export class Harness {
       iqTimeoutMs: options.iqTimeoutMs,
       hosted: options.hosted,
       maxInFlight: options.maxInFlight,
+      maxQueued: options.maxQueued,
       log: pino({ level: options.logLevel ?? "silent" }),
       transport: {
         send: async (stanza) => {

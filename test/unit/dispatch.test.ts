@@ -310,8 +310,15 @@ describe("hosted components", () => {
 });
 
 describe("handlers in flight are bounded", () => {
-  test("beyond maxInFlight, IQ requests get a wait-type resource-constraint at once", async () => {
+  test("a burst beyond maxInFlight waits its turn in order, nothing is dropped", async () => {
     const h = createHarness(Rules, { domain: "rules.localhost", maxInFlight: 2 });
+    const outs = await Promise.all(Array.from({ length: 100 }, (_, i) => h.inject(`<iq type='get' id='b${i}' from='${from}'><payload xmlns='${NS_TEST}'/></iq>`)));
+    assert.deepEqual(outs.map((o) => o[0]?.attrs.type), Array(100).fill("result"));
+    assert.deepEqual(h.sent.map((s) => s.attrs.id), Array.from({ length: 100 }, (_, i) => `b${i}`), "answered in arrival order");
+  });
+
+  test("beyond maxInFlight and maxQueued, IQ requests get a wait-type resource-constraint at once", async () => {
+    const h = createHarness(Rules, { domain: "rules.localhost", maxInFlight: 2, maxQueued: 0 });
     const slow1 = h.inject(`<iq type='get' id='f1' from='${from}'><slow xmlns='${NS_TEST}'/></iq>`);
     const slow2 = h.inject(`<iq type='get' id='f2' from='${from}'><slow xmlns='${NS_TEST}'/></iq>`);
     const [third] = await h.inject(`<iq type='get' id='f3' from='${from}'><payload xmlns='${NS_TEST}'/></iq>`);
@@ -326,7 +333,7 @@ describe("handlers in flight are bounded", () => {
   });
 
   test("responses to our own requests are never refused for load", async () => {
-    const h = createHarness(Rules, { domain: "rules.localhost", maxInFlight: 1 });
+    const h = createHarness(Rules, { domain: "rules.localhost", maxInFlight: 1, maxQueued: 0 });
     const busy = h.inject(`<iq type='get' id='g1' from='${from}'><slow xmlns='${NS_TEST}'/></iq>`);
     const pending = h.host.sender.request(xml("iq", { type: "get", to: "localhost", id: "mine" }, xml("ping", { xmlns: "urn:xmpp:ping" })));
     await h.inject(`<iq type='result' id='mine' from='localhost'/>`);
