@@ -80,7 +80,13 @@ describe("feed against a real Prosody", () => {
           type: "feed",
           domain: FEED,
           secret: SECRET,
-          options: { storage: `sqlite:${join(dir, "feed.sqlite")}`, nodes, maxPageSize: 250, http: { port: httpPort, token: TOKEN } },
+          options: {
+            storage: `sqlite:${join(dir, "feed.sqlite")}`,
+            nodes,
+            maxPageSize: 250,
+            http: { port: httpPort, token: TOKEN },
+            sources: [{ type: "ticker", node: "stock-data", intervalMs: 50, seed: 6 }],
+          },
         },
       ],
     });
@@ -175,6 +181,27 @@ describe("feed against a real Prosody", () => {
     while (jids.includes(carol.jid) && Date.now() - offline < 1000) jids = await list();
     t.diagnostic(`subscription gone ${Date.now() - offline} ms after the client went offline`);
     assert.ok(!jids.includes(carol.jid), "the temporary subscription must be gone within 1 s");
+  });
+
+  test("the book's chapter 6 flow: presence, subscribe, fetch the latest history, chart live ticker values", async () => {
+    const bob = await TestClient.connect(prosody, "bob", "bob-pw", "page");
+    try {
+      await bob.send(xml("presence", { to: FEED }));
+      assert.equal((await iq(bob, "set", xml("subscribe", { node: "stock-data", jid: bob.jid }))).attrs.type, "result");
+      const history = await iq(bob, "get", [xml("items", { node: "stock-data" }), xml("set", { xmlns: RSM }, xml("max", {}, "20"), xml("before"))]);
+      const past = history.getChild("pubsub", PUBSUB)!.getChild("items")!.getChildren("item");
+      assert.ok(past.length > 0, "the ticker has published");
+      const lastSeen = past.at(-1)!.attrs.id as string;
+      const isTick = (el: Element) => el.name === "message" && el.attrs.from === FEED && el.getChild("event")?.getChild("items")?.attrs.node === "stock-data";
+      const newer = (el: Element) => isTick(el) && (el.getChild("event")!.getChild("items")!.getChild("item")!.attrs.id as string) > lastSeen;
+      const tick = await bob.waitFor(newer, 5_000, "a live tick");
+      assert.equal(tick.attrs.type, "headline");
+      const value = JSON.parse(tick.getChild("event")!.getChild("items")!.getChild("item")!.getChildText("json", "urn:xmpp:json:0")!);
+      assert.deepEqual(Object.keys(value), ["value", "change", "timestamp"]);
+      assert.ok(value.value >= 0 && Math.abs(value.change) <= 10);
+    } finally {
+      await bob.stop();
+    }
   });
 
   test("every row of the error table on the wire", async () => {
