@@ -69,7 +69,9 @@ export function parseForm(el: Element): DataForm {
       var: f.attrs.var as string | undefined,
       type: fieldType,
       label: f.attrs.label as string | undefined,
+      desc: f.getChildText("desc") ?? undefined,
       values: f.getChildren("value").map((v) => v.getText()),
+      options: f.getChildren("option").map((o) => ({ label: o.attrs.label as string | undefined, value: o.getChildText("value") ?? "" })),
       required: f.getChild("required") !== undefined,
     };
   });

@@ -1,5 +1,5 @@
 // Test helpers for Annex components: the server-free harness and a managed Prosody.
 export { Harness, createHarness, type HarnessOptions } from "./harness.js";
 export { xmlEqual, assertXmlEqual, canonicalize } from "./xml-equal.js";
-export { ManagedProsody, ProsodyMissingError, type ProsodyOptions, type ProsodyComponent } from "./prosody.js";
+export { ManagedProsody, ProsodyMissingError, PROSODY_BIN, PROSODYCTL_BIN, type ProsodyOptions, type ProsodyComponent } from "./prosody.js";
 export { freePort, isListening } from "./ports.js";

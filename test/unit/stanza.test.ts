@@ -21,6 +21,14 @@ describe("data forms (XEP-0004)", () => {
     assert.deepEqual(formValues(form), { FORM_TYPE: ["urn:example"], count: ["3"] });
   });
 
+  test("field descriptions and options survive a round trip", () => {
+    const form = parseForm(
+      parseXml(buildForm({ type: "form", fields: [{ var: "color", type: "list-single", desc: "Pick one", options: [{ label: "Red", value: "r" }, { value: "g" }] }] }).toString()),
+    );
+    assert.equal(form.fields[0]?.desc, "Pick one");
+    assert.deepEqual(form.fields[0]?.options, [{ label: "Red", value: "r" }, { label: undefined, value: "g" }]);
+  });
+
   test("a malformed form is a bad-request naming the problem", () => {
     assert.throws(() => parseForm(parseXml("<x xmlns='jabber:x:data' type='nope'/>")), (e: StanzaError) => e.condition === "bad-request" && /type must be/.test(e.text ?? ""));
     assert.throws(() => parseForm(parseXml("<x xmlns='jabber:x:data' type='submit'><field><value>1</value></field></x>")), /needs a var/);
