@@ -81,6 +81,8 @@ export class FeedService implements OnStart, OnStop {
     this.mirror?.stop();
     for (const source of this.sources.splice(0)) await source.stop().catch((err: unknown) => this.log.error({ err }, "source did not stop cleanly"));
     await this.notifier.settled();
+    // The slow-subscriber accounting: how many notifications were replaced by newer values.
+    this.log.info({ notifications: this.notifier.stats, mirror: this.mirror?.stats }, "feed stopped");
     await this.store?.close();
     this.store = undefined;
     this.opening = undefined;
