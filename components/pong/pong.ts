@@ -1,5 +1,5 @@
 import { Component, ComponentConfig, DiscoInfo, DiscoItems, type DiscoInfoResult, type DiscoItem, type Element, type IncomingIq, type IncomingMessage,
-  type IncomingPresence, Iq, Logger, Message, type OnStart, type OnStop, Presence, Sender, StanzaError, xml } from "annex";
+  type IncomingPresence, Iq, Logger, Message, Metrics, type OnStart, type OnStop, Presence, Sender, StanzaError, xml } from "annex";
 import { Arena, type GameResult } from "./arena.js";
 import { Leaderboard } from "./leaderboard.js";
 import { type PongOptions, PongOptionsSchema } from "./options.js";
@@ -24,12 +24,25 @@ export class Pong implements OnStart, OnStop {
   private needsTicks = false;
   private detach: (() => void) | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
+  private metricsTimer: NodeJS.Timeout | undefined;
+  private stopWakeMetrics: (() => void) | undefined;
+  private readonly gauges;
 
   constructor(
     private readonly log: Logger,
     private readonly config: ComponentConfig<PongOptions>,
     private readonly sender: Sender,
+    private readonly metrics: Metrics,
   ) {
+    this.gauges = {
+      rooms: metrics.gauge("pong_rooms", "Games running"),
+      players: metrics.gauge("pong_players", "Players seated in a game"),
+      waiting: metrics.gauge("pong_players_waiting", "Players waiting for an opponent"),
+      spectators: metrics.gauge("pong_spectators", "Spectators watching a game"),
+      inputs: metrics.gauge("pong_inputs_accepted", "Inputs applied since start"),
+      snapshots: metrics.gauge("pong_snapshots_sent", "Snapshots sent since start"),
+      drops: metrics.gauge("pong_inputs_dropped", "Inputs dropped since start, by reason", ["reason"]),
+    };
     this.leaderboard = new Leaderboard(config.options.leaderboard);
     this.arena = new Arena({
       domain: config.domain,
@@ -43,6 +56,11 @@ export class Pong implements OnStart, OnStop {
   onStart(): void {
     this.running = true;
     this.setTicking(this.needsTicks);
+    const scheduler = sharedScheduler(this.config.options.tickHz);
+    const lateness = this.metrics.histogram("pong_tick_lateness_seconds", "How late the loop woke up", [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1]);
+    this.stopWakeMetrics = scheduler.onWake((ms) => lateness.observe(Math.max(0, ms) / 1000));
+    this.metricsTimer = setInterval(() => this.updateGauges(), 1000);
+    this.metricsTimer.unref();
     const every = this.config.options.statsSeconds;
     if (every > 0) {
       this.statsTimer = setInterval(() => this.logStats(), every * 1000);
@@ -53,6 +71,8 @@ export class Pong implements OnStart, OnStop {
   onStop(): void {
     this.running = false;
     clearInterval(this.statsTimer);
+    clearInterval(this.metricsTimer);
+    this.stopWakeMetrics?.();
     this.detach?.();
     this.detach = undefined;
     this.leaderboard.close();
@@ -185,6 +205,24 @@ export class Pong implements OnStart, OnStop {
     if (feed) void publishResult(this.sender, feed, result).catch((err: unknown) => this.log.warn({ err, room: result.room, service: feed.service }, "could not publish the result"));
   }
 
+  /** Gauges for /metrics, refreshed every second (and readable in tests). */
+  updateGauges(): void {
+    const a = this.arena;
+    let players = 0;
+    let spectators = 0;
+    for (const room of a.rooms.values()) {
+      players += room.seats.filter(Boolean).length;
+      spectators += room.spectators.size;
+    }
+    this.gauges.rooms.set(a.rooms.size);
+    this.gauges.players.set(players);
+    this.gauges.waiting.set(a.waitingCount);
+    this.gauges.spectators.set(spectators);
+    this.gauges.inputs.set(a.inputsAccepted);
+    this.gauges.snapshots.set(a.snapshotsSent);
+    for (const [reason, count] of Object.entries(a.drops)) this.gauges.drops.set(count as number, { reason });
+  }
+
   /** The loop's health for operators: shared-scheduler percentiles (per process), this component's rooms and drops. */
   private logStats(): void {
     const loop = takeSummary(sharedScheduler(this.config.options.tickHz));
@@ -195,7 +233,16 @@ export class Pong implements OnStart, OnStop {
   /** Joins the process's shared scheduler while there is anything to step (and the component runs). */
   private setTicking(active: boolean): void {
     this.needsTicks = active;
-    if (active && this.running && !this.detach) this.detach = sharedScheduler(this.config.options.tickHz).add({ step: () => this.arena.step() });
+    if (active && this.running && !this.detach) {
+      const stepDuration = this.metrics.histogram("pong_step_duration_seconds", "Time to step every room of the component once", [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02]);
+      this.detach = sharedScheduler(this.config.options.tickHz).add({
+        step: () => {
+          const t0 = performance.now();
+          this.arena.step();
+          stepDuration.observe((performance.now() - t0) / 1000);
+        },
+      });
+    }
     else if ((!active || !this.running) && this.detach) {
       this.detach();
       this.detach = undefined;

@@ -55,6 +55,7 @@ export class FixedStepScheduler {
   private tick = 0;
   private timer: unknown;
   readonly stats: SchedulerStats = { ticks: 0, droppedTicks: 0, lateness: [], stepMs: [] };
+  private readonly wakeListeners = new Set<(latenessMs: number) => void>();
 
   constructor(readonly hz: number, options: { clock?: Clock; timers?: Timers; maxCatchUp?: number; sampleLimit?: number } = {}) {
     this.dtMs = 1000 / hz;
@@ -69,6 +70,12 @@ export class FixedStepScheduler {
   }
 
   /** Registers a stepper; returns the function that unregisters it. */
+  /** Calls `listener(latenessMs)` on every wake-up (metrics); returns the function that removes it. */
+  onWake(listener: (latenessMs: number) => void): () => void {
+    this.wakeListeners.add(listener);
+    return () => this.wakeListeners.delete(listener);
+  }
+
   add(stepper: Stepper): () => void {
     this.steppers.add(stepper);
     if (this.steppers.size === 1) this.startSchedule();
@@ -102,6 +109,7 @@ export class FixedStepScheduler {
     this.timer = undefined;
     const now = this.clock.now();
     this.record(this.stats.lateness, now - this.due());
+    for (const listener of this.wakeListeners) listener(now - this.due());
     for (let n = 0; n < this.maxCatchUp && now >= this.due() && this.steppers.size > 0; n++, this.k++) {
       const t0 = this.clock.now();
       this.tick++;

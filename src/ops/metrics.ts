@@ -70,6 +70,11 @@ export class Metrics {
     private readonly component: string,
   ) {}
 
+  /** The Prometheus text of the registry these metrics live in (what /metrics serves). */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
   counter(name: string, help: string, labelNames: string[] = []): { inc(labels?: Labels, value?: number): void } {
     const metric = this.metric(name, () => new Counter({ name: PREFIX + name, help, labelNames: ["component", ...labelNames], registers: [this.registry] }));
     return { inc: (labels = {}, value = 1) => metric.inc({ ...labels, component: this.component }, value) };

@@ -35,7 +35,7 @@ export interface Account {
 
 export interface SessionEvents {
   /** Every time the session is (again) online; `resumed` = same JID as before the drop. */
-  online(jid: Jid, info: { first: boolean; sameAccount: boolean }): void;
+  online(jid: Jid, info: { first: boolean; sameAccount: boolean }): void | Promise<void>;
   status(text: string, kind: "ok" | "busy" | "error"): void;
   stanza(el: XmlElement): void;
 }
@@ -66,7 +66,7 @@ export class Session {
       this.everOnline = true;
       this.lastBare = bare;
       events.status(`Connected as ${jid.toString()}`, "ok");
-      events.online(jid, info);
+      Promise.resolve(events.online(jid, info)).catch((err: unknown) => events.status(`Setting up the session failed: ${errorText(err)}`, "error"));
     });
   }
 
