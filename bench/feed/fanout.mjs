@@ -54,7 +54,13 @@ let annexOut = "";
 annex.stdout.on("data", (d) => (annexOut += d));
 annex.stderr.on("data", (d) => (annexOut += d));
 
+// Ctrl-C or a kill must not leave Prosody or annex running.
+for (const signal of ["SIGINT", "SIGTERM"]) process.once(signal, () => void cleanup().finally(() => process.exit(130)));
+
+let cleaned = false;
 async function cleanup() {
+  if (cleaned) return;
+  cleaned = true;
   annex.kill("SIGTERM");
   await new Promise((r) => (annex.exitCode !== null ? r() : annex.once("exit", r)));
   await prosody.stop();

@@ -55,3 +55,19 @@ test("two feed processes sharing one database: every publish kept, ids unique an
     await Promise.all([a.close(), b.close()]);
   }
 });
+
+test("the feed itself runs on a postgres:// storage URL", async () => {
+  const { createHarness } = await import("annex/testing");
+  const { Feed } = await import("../../components/feed/index.js");
+  const url = await server.createDatabase();
+  const h = createHarness(Feed, { domain: "feed.localhost", options: { storage: url, nodes: { n: { publishers: ["pub@localhost"] } } } });
+  await h.start();
+  try {
+    const out = await h.inject(`<iq type='set' id='p1' from='pub@localhost/x'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='n'><item id='a'><v xmlns='urn:example'>1</v></item></publish></pubsub></iq>`);
+    assert.equal(out[0]?.attrs.type, "result", String(out[0]));
+    const [items] = await h.inject(`<iq type='get' id='g1'><pubsub xmlns='http://jabber.org/protocol/pubsub'><items node='n'/></pubsub></iq>`);
+    assert.deepEqual(items!.getChild("pubsub")!.getChild("items")!.getChildren("item").map((i) => i.attrs.id), ["a"]);
+  } finally {
+    await h.stop();
+  }
+});
