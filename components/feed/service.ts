@@ -1,4 +1,4 @@
-import { ComponentConfig, type Element, Handlers, type JID, Logger, type OnStart, type OnStop, parseXml, Sender, xml } from "annex";
+import { ComponentConfig, type Element, Handlers, type JID, Logger, type OnStart, type OnStop, parseJid, parseXml, Sender, xml } from "annex";
 import { Notifier } from "./notifier.js";
 import { type FeedOptions, type NodeOptions, NodeOptionsSchema } from "./options.js";
 import { errors, NS_PUBSUB_EVENT } from "./pubsub/errors.js";
@@ -50,7 +50,7 @@ export class FeedService implements OnStart, OnStop {
     readonly config: ComponentConfig<FeedOptions>,
     readonly sender: Sender,
   ) {
-    for (const [name, node] of Object.entries(config.options.nodes)) this.nodes.set(name, node);
+    for (const [name, node] of Object.entries(config.options.nodes)) this.nodes.set(name, normalised(node));
     // A source's node exists even when the config does not describe it.
     for (const source of config.options.sources) if (!this.nodes.has(source.node)) this.nodes.set(source.node, NodeOptionsSchema.parse({}));
     this.notifier = new Notifier((s) => this.sender.send(s), config.options.notifications, (err, jid) => this.log.debug({ err, jid }, "notification not sent"));
@@ -98,6 +98,8 @@ export class FeedService implements OnStart, OnStop {
       this.store = store;
       return store;
     })();
+    // A store that could not be opened (database down) is tried again on the next use.
+    this.opening.catch(() => (this.opening = undefined));
     return this.opening;
   }
 
@@ -287,6 +289,12 @@ export class FeedService implements OnStart, OnStop {
   private subscriptionsForJid(jid: string): Subscription[] {
     return [...this.subs.values()].flatMap((m) => (m.has(jid) ? [m.get(jid)!] : []));
   }
+}
+
+/** JIDs in the node's lists in canonical form (RFC 7622: localpart and domain compare case-insensitively). */
+function normalised(node: NodeOptions): NodeOptions {
+  const canon = (list: string[]) => list.map((j) => parseJid(j).toString());
+  return { ...node, publishers: canon(node.publishers), owners: canon(node.owners), whitelist: canon(node.whitelist) };
 }
 
 /** A bare JID in a list matches every resource of it; a full JID only itself. */

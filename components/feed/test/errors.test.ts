@@ -178,3 +178,13 @@ describe("feed: the XEP-0060 error table", () => {
     assert.equal(await itemCount(h, "slow"), 1);
   });
 });
+
+describe("feed: publisher lists", () => {
+  test("JIDs in the config compare case-insensitively (RFC 7622), a full JID allows only that resource", async () => {
+    const h = await feedHarness({ nodes: { n: { publishers: ["Ticker@LOCALHOST", "bot@localhost/only"] } } });
+    const pub = (from: string) => ask(h, pubsubIq("set", `<publish node='n'><item>${json(1)}</item></publish>`, from));
+    assert.equal((await pub("ticker@localhost/any")).attrs.type, "result");
+    assert.equal((await pub("bot@localhost/only")).attrs.type, "result");
+    assertError(await pub("bot@localhost/other"), "auth", "forbidden");
+  });
+});
