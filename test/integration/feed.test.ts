@@ -113,20 +113,31 @@ describe("feed against a real Prosody", () => {
     const child = spawn("/usr/bin/python3", [PAGER, `127.0.0.1:${prosody.c2sPort}`, "slix@localhost/pager", "slix-pw", FEED, "big", "4", "250"], { stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    // Every line is queued as it arrives, so none is lost when the pager prints and exits quickly.
     const lines = createInterface({ input: child.stdout });
-    const messages: Record<string, unknown>[] = [];
-    const next = () =>
-      new Promise<Record<string, unknown>>((resolve, reject) => {
-        const onLine = (line: string) => {
-          lines.off("line", onLine);
-          resolve(JSON.parse(line) as Record<string, unknown>);
-        };
-        lines.on("line", onLine);
-        child.once("exit", (code) => reject(new Error(`pager exited (${code}) early: ${stderr}`)));
-      });
+    const queue: Record<string, unknown>[] = [];
+    const waiting: ((msg: Record<string, unknown>) => void)[] = [];
+    lines.on("line", (line) => {
+      const msg = JSON.parse(line) as Record<string, unknown>;
+      const w = waiting.shift();
+      if (w) w(msg);
+      else queue.push(msg);
+    });
+    const closed = new Promise<void>((resolve) => lines.once("close", () => resolve()));
+    const next = async (): Promise<Record<string, unknown>> => {
+      const queued = queue.shift();
+      if (queued) return queued;
+      return Promise.race([
+        new Promise<Record<string, unknown>>((resolve) => waiting.push(resolve)),
+        closed.then(() => {
+          const late = queue.shift();
+          if (late) return late;
+          throw new Error(`the pager ended without another line: ${stderr}`);
+        }),
+      ]);
+    };
     const started = Date.now();
     const ready = (await next()) as { ready?: { rsm_feature: boolean; count: number; forward: string[]; backward: string[]; forward_pages: number; backward_pages: number; first_index_of_last_page: string }; error?: string };
-    messages.push(ready);
     assert.ok(ready.ready, JSON.stringify(ready).slice(0, 500) + stderr);
     const r = ready.ready;
     t.diagnostic(`paged ${r.forward.length} forward in ${r.forward_pages} pages and ${r.backward.length} backward in ${r.backward_pages} pages, ${Date.now() - started} ms`);
