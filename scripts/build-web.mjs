@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// Bundles the browser pages (components/<name>/web/) into one folder that any static server, or
+// Prosody's mod_http_files next to mod_websocket (same origin), can serve: <out>/pong/, <out>/feed/.
+// Everything the pages need is in the bundle (no CDN at run time).
+//
+//   node scripts/build-web.mjs [outDir]     default dist/web
+import { copyFile, mkdir, rm } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const out = resolve(process.argv[2] ?? join(root, "dist/web"));
+const PAGES = ["pong", "feed"];
+
+await rm(out, { recursive: true, force: true });
+for (const page of PAGES) {
+  const src = join(root, "components", page, "web");
+  const dest = join(out, page);
+  await mkdir(dest, { recursive: true });
+  // main.ts → app.js, and the style sheets it imports → app.css.
+  await build({
+    entryPoints: { app: join(src, "main.ts") },
+    outdir: dest,
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: ["es2022"],
+    minify: true,
+    sourcemap: "linked",
+    legalComments: "linked",
+    logLevel: "warning",
+    absWorkingDir: root,
+  });
+  await copyFile(join(src, "index.html"), join(dest, "index.html"));
+}
+console.log(`web pages built into ${out}: ${PAGES.map((p) => `${p}/index.html`).join(", ")}`);
