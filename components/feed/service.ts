@@ -1,4 +1,4 @@
-import { ComponentConfig, type Element, Handlers, type JID, Logger, type OnStart, type OnStop, parseJid, parseXml, Sender, xml } from "annex";
+import { ComponentConfig, type Element, Handlers, type JID, Logger, Metrics, type OnStart, type OnStop, parseJid, parseXml, Sender, xml } from "annex";
 import { Notifier } from "./notifier.js";
 import { type FeedOptions, type NodeOptions, NodeOptionsSchema } from "./options.js";
 import { errors, NS_PUBSUB_EVENT } from "./pubsub/errors.js";
@@ -44,12 +44,20 @@ export class FeedService implements OnStart, OnStop {
   private sources: RunningSource[] = [];
   mirror?: Mirror;
   private ephemeralSeq = 0;
+  private metricsTimer?: NodeJS.Timeout;
+  private readonly meters;
 
   constructor(
     readonly log: Logger,
     readonly config: ComponentConfig<FeedOptions>,
     readonly sender: Sender,
+    metrics: Metrics,
   ) {
+    this.meters = {
+      published: metrics.counter("feed_items_published_total", "Items published (and committed), by node", ["node"]),
+      subscribers: metrics.gauge("feed_subscribers", "Subscriptions, by node and kind", ["node", "kind"]),
+      notifications: metrics.gauge("feed_notifications", "Notifications since start: sent, coalesced (latest value won), failed", ["outcome"]),
+    };
     for (const [name, node] of Object.entries(config.options.nodes)) this.nodes.set(name, normalised(node));
     // A source's node exists even when the config does not describe it.
     for (const source of config.options.sources) if (!this.nodes.has(source.node)) this.nodes.set(source.node, NodeOptionsSchema.parse({}));
@@ -69,6 +77,8 @@ export class FeedService implements OnStart, OnStop {
     const everySeconds = this.options.retentionSweepSeconds;
     this.sweep = setInterval(() => void this.trimAll().catch((err: unknown) => this.log.error({ err }, "retention sweep failed")), everySeconds * 1000);
     this.sweep.unref();
+    this.metricsTimer = setInterval(() => this.updateGauges(), 1000);
+    this.metricsTimer.unref();
     if (this.options.mirror) {
       this.mirror = new Mirror(this.options.mirror, this.sender, this.log, this.domain);
       this.mirror.start([...this.nodes.keys()]);
@@ -77,6 +87,7 @@ export class FeedService implements OnStart, OnStop {
   }
 
   async onStop(): Promise<void> {
+    clearInterval(this.metricsTimer);
     clearInterval(this.sweep);
     this.mirror?.stop();
     for (const source of this.sources.splice(0)) await source.stop().catch((err: unknown) => this.log.error({ err }, "source did not stop cleanly"));
@@ -130,6 +141,17 @@ export class FeedService implements OnStart, OnStop {
     const bare = jid.bare().toString();
     if (node.access === "whitelist" && !node.whitelist.some((w) => w === bare || w === jid.toString())) throw errors.closedNode(node.name);
     if (node.access === "presence" && !this.presenceSubscribers.has(bare)) throw errors.presenceRequired(node.name);
+  }
+
+  /** Gauges for /metrics, refreshed every second (and readable in tests). */
+  updateGauges(): void {
+    for (const node of this.nodes.keys()) {
+      const subs = this.subscriptionsOf(node);
+      const temporary = subs.filter((s) => s.temporary).length;
+      this.meters.subscribers.set(temporary, { node, kind: "temporary" });
+      this.meters.subscribers.set(subs.length - temporary, { node, kind: "persistent" });
+    }
+    for (const [outcome, count] of Object.entries(this.notifier.stats)) this.meters.notifications.set(count, { outcome });
   }
 
   // ---- subscriptions ----
@@ -206,6 +228,7 @@ export class FeedService implements OnStart, OnStop {
       const seq = ++this.ephemeralSeq;
       item = { node: nodeName, id: request.id ?? `${Date.now()}-${generatedId(seq)}`, payload, publisher: request.publisher, published: Date.now(), seq };
     }
+    this.meters.published.inc({ node: nodeName });
     // XEP-0060 §7.1.2: every publish, overwrite included, is notified with the payload.
     this.broadcast(nodeName, () => xml("items", { node: nodeName }, this.itemElement(item)), true);
     this.mirror?.publish(nodeName, item);

@@ -112,7 +112,15 @@ export class AnnexProcess {
     const command = options.command ?? ["run"];
     const child = spawn(process.execPath, [ANNEX_BIN, ...command, "--config", configPath, ...(options.args ?? [])], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } });
     const p = new AnnexProcess(child);
-    if (options.waitOnline !== false) await p.waitForOutput(/all components online/, 10_000);
+    if (options.waitOnline !== false) {
+      try {
+        await p.waitForOutput(/all components online/, 10_000);
+      } catch (err) {
+        // Never leave a process behind: a test that cannot start must not hang the run.
+        p.child.kill("SIGKILL");
+        throw err;
+      }
+    }
     return p;
   }
 
