@@ -5,11 +5,11 @@ SHELL := /bin/bash
 # Debian packages the tests and the demo use: a real server and a second, independent XMPP client.
 APT_PACKAGES := prosody python3-slixmpp postgresql chromium
 
-.PHONY: help deps system-deps build test test-unit test-integration test-reliability demo clean
+.PHONY: help deps system-deps build test test-unit test-integration test-reliability test-e2e demo clean
 
 help:
 	@echo "make demo   start a private Prosody with the bundled components and print where to go"
-	@echo "make test   run every test: unit, and integration against a real Prosody"
+	@echo "make test   run every test: unit, integration against a real Prosody, reliability, browser end-to-end"
 
 deps: system-deps node_modules/.package-lock.json
 
@@ -29,14 +29,16 @@ node_modules/.package-lock.json: package-lock.json
 build: node_modules/.package-lock.json
 	rm -rf dist
 	npx tsc -p tsconfig.json
+	node scripts/build-web.mjs dist/web
 
 # Node 20's runner takes files, not globs: list the compiled *.test.js files of each suite.
 UNIT_TESTS = $$(find dist/test/unit dist/components dist/examples -name '*.test.js' | sort)
 INTEGRATION_TESTS = $$(find dist/test/integration -name '*.test.js' | sort)
 RELIABILITY_TESTS = $$(find dist/test/reliability -name '*.test.js' | sort)
+E2E_TESTS = $$(find dist/test/e2e -name '*.test.js' | sort)
 
 test: deps build
-	node --test --test-reporter=spec $(UNIT_TESTS) $(INTEGRATION_TESTS) $(RELIABILITY_TESTS)
+	node --test --test-reporter=spec $(UNIT_TESTS) $(INTEGRATION_TESTS) $(RELIABILITY_TESTS) $(E2E_TESTS)
 
 test-unit: node_modules/.package-lock.json build
 	node --test --test-reporter=spec $(UNIT_TESTS)
@@ -46,6 +48,9 @@ test-integration: deps build
 
 test-reliability: deps build
 	node --test --test-reporter=spec $(RELIABILITY_TESTS)
+
+test-e2e: deps build
+	node --test --test-reporter=spec $(E2E_TESTS)
 
 demo: deps build
 	node dist/bin/demo.js

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type Catalogue, parseConfig, Runner } from "annex";
 import { ManagedProsody } from "annex/testing";
 import { pino } from "pino";
@@ -12,6 +14,9 @@ import { bundled } from "../components/index.js";
 
 const DATA = resolve(process.env.ANNEX_DEMO_DIR ?? ".annex/demo");
 const HOST = "localhost";
+const ANONYMOUS = "anon.localhost";
+/** The pages built by scripts/build-web.mjs (dist/web, next to dist/bin). */
+const WEB = fileURLToPath(new URL("../web", import.meta.url));
 
 /** Each bundled component's demo domain and options. */
 const DEMO_COMPONENTS: Record<string, { domain: string; options?: Record<string, unknown> }> = {
@@ -44,6 +49,8 @@ async function main(): Promise<void> {
     host: HOST,
     components: names.map((n) => ({ domain: DEMO_COMPONENTS[n]!.domain, secret: secrets[n]! })),
     users: [{ username: "demo", password }],
+    // The pages and the WebSocket come from Prosody's HTTP port: one origin, so no CORS is needed.
+    web: { anonymousHost: ANONYMOUS, ...(existsSync(WEB) ? { filesDir: WEB } : {}) },
   });
   const log = pino({ level: process.env.ANNEX_LOG_LEVEL ?? "warn" });
   const config = parseConfig({
@@ -77,12 +84,17 @@ async function main(): Promise<void> {
     `  Prosody (private, data in ${DATA}/prosody)`,
     `    client port (c2s):     127.0.0.1:${prosody.c2sPort}`,
     `    component port:        127.0.0.1:${prosody.componentPort}`,
-    `  Account:  demo@${HOST}  password: ${password}`,
+    `    web (pages + WebSocket): http://127.0.0.1:${prosody.httpPort}/  (ws://127.0.0.1:${prosody.httpPort}/xmpp-websocket)`,
+    `  Account:  demo@${HOST}  password: ${password}   (visitors of the pages log in anonymously on ${ANONYMOUS})`,
     "  Components:",
     ...names.map((n) => `    ${DEMO_COMPONENTS[n]!.domain.padEnd(22)} (${n})`),
     "",
     `Try it: log in as demo@${HOST} with any XMPP client (server 127.0.0.1, port ${prosody.c2sPort}, no TLS on loopback)`,
     "and send a chat message to echo.localhost.",
+    ...(existsSync(WEB)
+      ? [`Play pong:       http://127.0.0.1:${prosody.httpPort}/pong/`, `Watch the feed:  http://127.0.0.1:${prosody.httpPort}/feed/`]
+      : ["(The browser pages are not built: run `make demo`, which builds them.)"]),
+    "Plain ws:// and no TLS are fine on loopback only: anything beyond this machine needs TLS (see docs/admin.md).",
     "Press Ctrl-C to stop everything.",
     "",
   ];

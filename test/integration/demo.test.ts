@@ -28,6 +28,13 @@ test("make demo: starts Prosody and the components, a real client gets an echo, 
   const componentPort = Number(/component port:\s+127\.0\.0\.1:(\d+)/.exec(output)?.[1]);
   const password = /password: (\S+)/.exec(output)?.[1] ?? "";
   assert.match(output, /echo\.localhost/);
+  for (const page of ["pong", "feed"]) {
+    const url = new RegExp(`(http://127\\.0\\.0\\.1:\\d+/${page}/)`).exec(output)?.[1];
+    assert.ok(url, `the demo prints the ${page} page's address`);
+    const response = await fetch(url);
+    assert.equal(response.status, 200, `${url} is served`);
+    assert.match(await response.text(), /<script/);
+  }
 
   const demo = await TestClient.connect({ c2sPort, host: "localhost" }, "demo", password);
   await demo.send(xml("message", { to: "echo.localhost", type: "chat", id: "demo-1" }, xml("body", {}, "hello demo ✓")));
