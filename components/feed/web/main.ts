@@ -47,7 +47,7 @@ async function online(jid: Jid, first: boolean): Promise<void> {
   await session.send(xml("presence", {}));
   if (!service) {
     status("Looking for the feed service…", "busy");
-    service = await session.findService(FEATURE_RSM, "feed.localhost", null);
+    service = await session.findService(FEATURE_RSM, `feed.${settings.domain}`);
   }
   // Directed presence before subscribing makes the subscription temporary (components/feed/README.md):
   // it ends when this page goes away, so visitors leave no stale subscriptions behind.

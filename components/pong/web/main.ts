@@ -35,6 +35,8 @@ let seq = 0;
 let lastSent: { y: number; at: number } | undefined;
 let lastFrame: Frame | undefined;
 let lastScore = "";
+/** How many times the page got back into a running game (after a reconnect). */
+let returns = 0;
 
 function status(text: string, kind: "ok" | "busy" | "error" = "ok"): void {
   ui.status.textContent = text;
@@ -83,7 +85,7 @@ async function online(jid: Jid, info: { first: boolean; sameAccount: boolean }):
   await session.send(xml("presence", {}));
   if (!pong) {
     status("Looking for the pong service…", "busy");
-    pong = await session.findService(COMPACT_NS, "pong.localhost", null);
+    pong = await session.findService(COMPACT_NS, `pong.${settings.domain}`);
   }
   await session.send(xml("presence", { to: pong }));
   const before = mode;
@@ -92,8 +94,8 @@ async function online(jid: Jid, info: { first: boolean; sameAccount: boolean }):
     if (info.sameAccount) {
       // A check-in from the same account rejoins its game (README §Presence), even before pong saw us go.
       setMode(before);
-      await session.send(joinStanza(pong));
       status(before === "playing" ? "Reconnected; returning to your game…" : "Reconnected; still waiting for an opponent…", "busy");
+      await session.send(joinStanza(pong));
     } else {
       message = undefined;
       status("Reconnected as a new guest: the previous game cannot be resumed (guests get a new address on every connection; sign in with an account to keep your game).", "error");
@@ -139,7 +141,8 @@ function stanza(el: XmlElement): void {
 function started(start: Start): void {
   const rejoin = room === start.room && mode === "playing";
   room = start.room;
-  if (!rejoin) view.reset(start.field, start.tickHz, start.snapshotHz, start.side);
+  if (rejoin) returns++;
+  else view.reset(start.field, start.tickHz, start.snapshotHz, start.side);
   const me = session.xmpp.jid?.bare().toString() ?? "you";
   const opponent = start.opponent.startsWith("bot@") ? "the computer" : start.opponent;
   names = start.side === 0 ? [`${me} (you)`, opponent] : [opponent, `${me} (you)`];
@@ -286,7 +289,8 @@ function animate(now: number): void {
   const frame = mode === "playing" || mode === "watching" || mode === "over" ? view.frame(now) : undefined;
   if (frame) {
     lastFrame = frame;
-    showScore(frame.score);
+    // After game over no snapshot follows the last point: the event's score stands.
+    if (mode !== "over") showScore(frame.score);
   }
   let text = message;
   if (!text && frame?.serveIn !== undefined && mode !== "over") text = frame.serveIn > 0.05 ? `Serve in ${frame.serveIn.toFixed(1)} s` : undefined;
@@ -299,7 +303,7 @@ function animate(now: number): void {
 // A small console/test handle: what the page drew last and where it stands, and a way to drop the link.
 (window as unknown as { annexPong: unknown }).annexPong = {
   frame: () => lastFrame,
-  state: () => ({ mode, room, side: view.side, names, jid: session.jid, pong }),
+  state: () => ({ mode, room, side: view.side, names, jid: session.jid, pong, returns }),
   dropConnection: () => session.dropConnection(),
 };
 

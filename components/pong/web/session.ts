@@ -122,21 +122,19 @@ export class Session {
   }
 
   /**
-   * The first item of the server that advertises `feature`, or `fallback` when none does (or disco fails).
-   * A `?param=` override skips the search.
+   * A service of the server that advertises `feature` (XEP-0030 §4 items, then §3 info of each): `preferred`
+   * if it is one of them, else the first; `preferred` also when none is found (or the server lists nothing).
    */
-  async findService(feature: string, fallback: string, override: string | null): Promise<string> {
-    if (override) return override;
+  async findService(feature: string, preferred: string): Promise<string> {
+    const found: string[] = [];
     try {
-      for (const item of await this.discoItems(this.settings.domain)) {
-        if (!item.jid || item.node) continue;
-        const info = await this.discoInfo(item.jid).catch(() => undefined);
-        if (info?.features.includes(feature)) return item.jid;
-      }
+      const items = (await this.discoItems(this.settings.domain)).filter((i) => i.jid && !i.node);
+      const infos = await Promise.all(items.map((i) => this.discoInfo(i.jid).catch(() => undefined)));
+      items.forEach((item, n) => infos[n]?.features.includes(feature) && found.push(item.jid));
     } catch {
       // The server does not list its components: use the conventional name.
     }
-    return fallback;
+    return found.includes(preferred) ? preferred : found[0] ?? preferred;
   }
 }
 

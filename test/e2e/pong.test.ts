@@ -1,0 +1,137 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import type { Page } from "playwright-core";
+import { openPage, type Rig, screenshotDir, startRig, stopRig } from "./browser.js";
+
+// The pong page in a real browser: two pages play each other, a third watches, one plays the computer,
+// and an account's page returns to its game after its WebSocket drops.
+
+const PONG = "pong.localhost";
+const BOT = "pong-bot.localhost";
+
+interface PongHandle {
+  frame(): { ball: { x: number; y: number }; paddles: [number, number]; score: [number, number]; phase: string } | undefined;
+  state(): { mode: string; room: string; side: 0 | 1 | undefined; names: [string, string]; jid: string; pong: string; returns: number };
+  dropConnection(): void;
+}
+declare const annexPong: PongHandle;
+
+const statusText = (page: Page) => page.locator("#status").textContent();
+const state = (page: Page) => page.evaluate(() => annexPong.state());
+const waitMode = (page: Page, mode: string, timeout = 10_000) => page.waitForFunction((m) => annexPong.state().mode === m, mode, { timeout });
+const connected = (page: Page) => page.waitForFunction(() => !(document.getElementById("find") as HTMLButtonElement).disabled, undefined, { timeout: 10_000 });
+
+describe("pong page in chromium", () => {
+  let rig: Rig;
+  let shots: string;
+
+  before(async () => {
+    // pace 2: the same game twice as fast, so a game to 3 takes seconds but leaves time to watch it.
+    const game = { pointsToWin: 3, pace: 2, tickHz: 60, snapshotHz: 20, graceSeconds: 20 };
+    rig = await startRig({
+      components: [
+        { type: "pong", domain: PONG, options: game },
+        // The computer takes the other paddle at once on this one (the first housekeeping second).
+        { type: "pong", domain: BOT, options: { ...game, pointsToWin: 1, pace: 4, bot: { skill: 0.3, afterSeconds: 0 } } },
+      ],
+      users: [{ username: "carol", password: "carol-pw" }, { username: "dave", password: "dave-pw" }],
+    });
+    shots = await screenshotDir();
+  });
+
+  after(async () => {
+    const code = await stopRig(rig);
+    assert.equal(code, 0, `annex should stop cleanly; output:\n${rig?.annex.output}`);
+    assert.deepEqual(rig.pageErrors, [], "no errors in the pages");
+  });
+
+  test("two pages play each other to game over, a spectator watches, and all show the same score", async (t) => {
+    const [a, b, c] = [await openPage(rig, "/pong/"), await openPage(rig, "/pong/"), await openPage(rig, "/pong/")];
+    await Promise.all([connected(a), connected(b), connected(c)]);
+    assert.equal((await state(a)).pong, PONG, "found pong by disco");
+    assert.match((await state(a)).jid, /@anon\.localhost\//, "logged in anonymously");
+
+    await a.getByRole("button", { name: "Find an opponent" }).click();
+    await waitMode(a, "queued");
+    await b.getByRole("button", { name: "Find an opponent" }).click();
+    await Promise.all([waitMode(a, "playing"), waitMode(b, "playing")]);
+    const [sa, sb] = [await state(a), await state(b)];
+    assert.equal(sa.room, sb.room, "the same game");
+    assert.notEqual(sa.side, sb.side);
+    const aBare = sa.jid.split("/")[0]!;
+    assert.ok((await b.locator(".scoreboard").textContent())!.includes(aBare), "b shows a's name");
+
+    // A spectator finds the game in disco#items and watches it.
+    await c.getByRole("button", { name: "Refresh the list of games" }).click();
+    await c.waitForFunction((room) => [...(document.getElementById("games") as HTMLSelectElement).options].some((o) => o.value === room), sa.room, { timeout: 5000 });
+    await c.locator("#games").selectOption(sa.room);
+    await c.getByRole("button", { name: "Watch" }).click();
+    await c.waitForFunction(() => annexPong.frame() !== undefined, undefined, { timeout: 5000 });
+
+    // a holds ↑ (keyboard play): its paddle goes to the top, and b sees it get there.
+    await a.locator("#field").focus();
+    await a.keyboard.down("ArrowUp");
+    await b.waitForFunction((side) => annexPong.frame()!.paddles[side] < 20, sa.side!, { timeout: 5000 });
+    await c.waitForFunction((side) => annexPong.frame()!.paddles[side] < 20, sa.side!, { timeout: 5000 });
+    await a.screenshot({ path: join(shots, "pong-player.png") });
+    await c.screenshot({ path: join(shots, "pong-spectator.png") });
+
+    // With one paddle parked at the top, points come quickly; play to the end.
+    await Promise.all([waitMode(a, "over", 60_000), waitMode(b, "over", 60_000), waitMode(c, "over", 60_000)]);
+    await a.keyboard.up("ArrowUp");
+    const scores = await Promise.all([a, b, c].map((p) => p.locator("#score").textContent()));
+    t.diagnostic(`final score on the three pages: ${scores.join(" | ")}; screenshots in ${shots}`);
+    assert.equal(new Set(scores).size, 1, "all pages show the same final score");
+    assert.match(scores[0]!, /^(3 : [012]|[012] : 3)$/);
+    const results = await Promise.all([a, b].map((p) => statusText(p)));
+    assert.equal(results.filter((s) => /you win/.test(s!)).length, 1, `one winner: ${results.join(" / ")}`);
+    await b.screenshot({ path: join(shots, "pong-game-over.png") });
+    // The finished game is on the leaderboard.
+    await a.waitForFunction((jid) => document.getElementById("leaderboard")!.textContent!.includes(jid), aBare, { timeout: 5000 });
+  });
+
+  test("a page plays the computer, in a narrow window", async () => {
+    const page = await openPage(rig, `/pong/?pong=${BOT}`, { width: 360, height: 740 });
+    await connected(page);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.equal(overflow, 0, "no horizontal scrolling at 360 px");
+    await page.getByRole("button", { name: "Play the computer" }).click();
+    await waitMode(page, "playing");
+    assert.ok((await page.locator(".scoreboard").textContent())!.includes("the computer"));
+    // Mouse play: the paddle follows the pointer.
+    const box = (await page.locator("#field").boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height * 0.85);
+    const side = (await state(page)).side!;
+    await page.waitForFunction((s) => annexPong.frame()!.paddles[s] > 400, side, { timeout: 5000 });
+    await page.screenshot({ path: join(shots, "pong-computer-narrow.png"), fullPage: true });
+    await waitMode(page, "over", 60_000);
+    assert.match((await page.locator("#score").textContent())!, /^(1 : 0|0 : 1)$/);
+  });
+
+  test("an account's page returns to its game after its WebSocket drops", async () => {
+    const [a, b] = [await openPage(rig, "/pong/"), await openPage(rig, "/pong/")];
+    for (const [page, user] of [[a, "carol"], [b, "dave"]] as const) {
+      await connected(page);
+      await page.locator("summary").click();
+      await page.getByLabel("Address").fill(`${user}@localhost`);
+      await page.getByLabel("Password").fill(`${user}-pw`);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.waitForFunction((u) => annexPong.state().jid.startsWith(`${u}@localhost/`) && !(document.getElementById("find") as HTMLButtonElement).disabled, user, { timeout: 10_000 });
+      await page.getByRole("button", { name: "Find an opponent" }).click();
+      await waitMode(page, "queued");
+    }
+    await Promise.all([waitMode(a, "playing"), waitMode(b, "playing")]);
+    const room = (await state(a)).room;
+
+    // The same account (and resource) comes back; pong re-seats it by its bare JID.
+    await a.evaluate(() => annexPong.dropConnection());
+    await a.waitForFunction(() => annexPong.state().returns > 0, undefined, { timeout: 10_000 });
+    assert.equal((await state(a)).room, room, "the same game");
+    assert.equal((await state(a)).mode, "playing");
+    // The game goes on: new snapshots reach the page after the return.
+    const tick = await a.evaluate(() => annexPong.frame()!.ball.x);
+    await a.waitForFunction((x) => annexPong.frame()!.ball.x !== x, tick, { timeout: 10_000 });
+    await a.screenshot({ path: join(shots, "pong-after-reconnect.png") });
+  });
+});
