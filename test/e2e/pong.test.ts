@@ -9,6 +9,7 @@ import { openPage, type Rig, screenshotDir, startRig, stopRig } from "./browser.
 
 const PONG = "pong.localhost";
 const BOT = "pong-bot.localhost";
+const LONG = "pong-long.localhost";
 
 interface PongHandle {
   frame(): { ball: { x: number; y: number }; paddles: [number, number]; score: [number, number]; phase: string } | undefined;
@@ -33,7 +34,9 @@ describe("pong page in chromium", () => {
       components: [
         { type: "pong", domain: PONG, options: game },
         // The computer takes the other paddle at once on this one (the first housekeeping second).
-        { type: "pong", domain: BOT, options: { ...game, pointsToWin: 1, pace: 4, bot: { skill: 0.3, afterSeconds: 0 } } },
+        { type: "pong", domain: BOT, options: { ...game, pointsToWin: 1, bot: { skill: 0.3, afterSeconds: 0 } } },
+        // A normal-speed game to 10, so it is still running when the connection comes back.
+        { type: "pong", domain: LONG, options: { ...game, pointsToWin: 10, pace: 1 } },
       ],
       users: [{ username: "carol", password: "carol-pw" }, { username: "dave", password: "dave-pw" }],
     });
@@ -61,6 +64,9 @@ describe("pong page in chromium", () => {
     assert.notEqual(sa.side, sb.side);
     const aBare = sa.jid.split("/")[0]!;
     assert.ok((await b.locator(".scoreboard").textContent())!.includes(aBare), "b shows a's name");
+    // a holds ↑ (keyboard play): its paddle goes to the top and stays there.
+    await a.locator("#field").focus();
+    await a.keyboard.down("ArrowUp");
 
     // A spectator finds the game in disco#items and watches it.
     await c.getByRole("button", { name: "Refresh the list of games" }).click();
@@ -69,9 +75,7 @@ describe("pong page in chromium", () => {
     await c.getByRole("button", { name: "Watch" }).click();
     await c.waitForFunction(() => annexPong.frame() !== undefined, undefined, { timeout: 5000 });
 
-    // a holds ↑ (keyboard play): its paddle goes to the top, and b sees it get there.
-    await a.locator("#field").focus();
-    await a.keyboard.down("ArrowUp");
+    // b and the spectator see a's paddle get to the top.
     await b.waitForFunction((side) => annexPong.frame()!.paddles[side] < 20, sa.side!, { timeout: 5000 });
     await c.waitForFunction((side) => annexPong.frame()!.paddles[side] < 20, sa.side!, { timeout: 5000 });
     await a.screenshot({ path: join(shots, "pong-player.png") });
@@ -110,7 +114,7 @@ describe("pong page in chromium", () => {
   });
 
   test("an account's page returns to its game after its WebSocket drops", async () => {
-    const [a, b] = [await openPage(rig, "/pong/"), await openPage(rig, "/pong/")];
+    const [a, b] = [await openPage(rig, `/pong/?pong=${LONG}`), await openPage(rig, `/pong/?pong=${LONG}`)];
     for (const [page, user] of [[a, "carol"], [b, "dave"]] as const) {
       await connected(page);
       await page.locator("summary").click();
@@ -119,7 +123,8 @@ describe("pong page in chromium", () => {
       await page.getByRole("button", { name: "Sign in" }).click();
       await page.waitForFunction((u) => annexPong.state().jid.startsWith(`${u}@localhost/`) && !(document.getElementById("find") as HTMLButtonElement).disabled, user, { timeout: 10_000 });
       await page.getByRole("button", { name: "Find an opponent" }).click();
-      await waitMode(page, "queued");
+      // The second player goes from queued to playing at once.
+      await page.waitForFunction(() => ["queued", "playing"].includes(annexPong.state().mode), undefined, { timeout: 10_000 });
     }
     await Promise.all([waitMode(a, "playing"), waitMode(b, "playing")]);
     const room = (await state(a)).room;
