@@ -23,7 +23,8 @@ const DEMO_COMPONENTS: Record<string, { domain: string; options?: Record<string,
   echo: { domain: "echo.localhost" },
   disco: { domain: "directory.localhost" },
   feed: { domain: "feed.localhost", options: { storage: `sqlite:${DATA}/feed.sqlite`, sources: [{ type: "ticker", node: "stock-data", intervalMs: 250 }] } },
-  pong: { domain: "pong.localhost", options: { leaderboard: `sqlite:${DATA}/pong.sqlite` } },
+  // A lone player gets the computer after 20 s; "Play the computer" asks for it at once.
+  pong: { domain: "pong.localhost", options: { leaderboard: `sqlite:${DATA}/pong.sqlite`, bot: { skill: 0.7, afterSeconds: 20 } } },
 };
 
 async function loadable(catalogue: Catalogue): Promise<string[]> {

@@ -1,4 +1,4 @@
-import { randomInt } from "node:crypto";
+import { randomBytes, randomInt } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { type Element, StanzaError } from "annex";
 import { Bot } from "./bot.js";
@@ -33,6 +33,8 @@ interface Seat {
   /** Tick at which the player went offline; undefined while present. */
   awaySince?: number;
   lastSeq: number;
+  /** Lets a new address take this seat back (a guest reconnects with a new JID); only the player is told it. */
+  token?: string;
   pendingY?: number;
   pendingSeq?: number;
   /** Last opponent paddle y sent to a book client (opponentpaddleupdate only on change). */
@@ -114,10 +116,16 @@ export class Arena {
     return false;
   }
 
-  /** A player asks to play. Rejoins its own game if it has one; else waits for, or meets, an opponent. */
-  checkIn(jid: string, bare: string, protocol: Protocol): void {
+  /**
+   * A player asks to play. Rejoins its own game if it has one (same account, or the seat's token from
+   * `<start token>` for a new address, e.g. an anonymous guest after a reconnection); else plays the
+   * computer at once when asked to, or waits for, or meets, an opponent.
+   */
+  checkIn(jid: string, bare: string, protocol: Protocol, request: { opponent?: "bot"; token?: string } = {}): void {
+    if (request.token !== undefined) return this.rejoinByToken(request.token, jid, bare, protocol);
     const seated = this.seatByBare.get(bare);
     if (seated) return this.rejoin(seated.room, seated.side, jid, protocol);
+    if (request.opponent === "bot") return this.playBot(jid, bare, protocol);
     const queued = this.waiting.find((w) => w.bare === bare);
     if (queued) {
       Object.assign(queued, { jid, protocol });
@@ -238,6 +246,28 @@ export class Arena {
     if (this.tick % this.options.tickHz === 0) this.housekeeping();
   }
 
+  private rejoinByToken(token: string, jid: string, bare: string, protocol: Protocol): void {
+    for (const room of this.rooms.values()) {
+      const side = room.seats.findIndex((s) => s.token !== undefined && s.token === token);
+      if (side === -1) continue;
+      const seat = room.seats[side as Side];
+      if (this.seatByBare.get(seat.bare)?.room === room) this.seatByBare.delete(seat.bare);
+      seat.bare = bare;
+      this.seatByBare.set(bare, { room, side: side as Side });
+      return this.rejoin(room, side as Side, jid, protocol);
+    }
+    throw new StanzaError("item-not-found", { type: "cancel", text: "no game holds this token: it ended, or the grace period passed" });
+  }
+
+  /** "Play the computer": a room with a bot opponent right away (skill from options.bot, else 0.7). */
+  private playBot(jid: string, bare: string, protocol: Protocol): void {
+    if (this.rooms.size >= this.options.maxRooms) throw new StanzaError("conflict", { type: "cancel", text: "Game is currently full" });
+    this.unwait(jid);
+    const n = this.roomCount + 1;
+    const skill = this.options.bot?.skill ?? 0.7;
+    this.open({ jid, bare, protocol, sinceMs: this.clock.now() }, { jid: `bot@${this.deps.domain}`, bot: new Bot(1, skill, (this.options.seed ?? randomInt(0, 2 ** 32)) + n * 7919, this.options.tickHz) });
+  }
+
   /** Rooms for disco#items. */
   list(): { id: string; name: string }[] {
     return [...this.rooms.values()].map((r) => ({ id: r.id, name: `${r.seats[0].bare} vs ${r.seats[1].bare} (${r.game.score.join("–")})` }));
@@ -247,7 +277,7 @@ export class Arena {
     const n = ++this.roomCount;
     const seed = this.options.seed !== undefined ? this.options.seed + n : randomInt(0, 2 ** 32);
     const game = new Game({ seed, tickHz: this.options.tickHz, pointsToWin: this.options.pointsToWin, physics: pacedPhysics(this.options.pace) });
-    const seat = (w: Waiting): Seat => ({ jid: w.jid, bare: w.bare, protocol: w.protocol, lastSeq: -1 });
+    const seat = (w: Waiting): Seat => ({ jid: w.jid, bare: w.bare, protocol: w.protocol, lastSeq: -1, token: randomBytes(16).toString("hex") });
     const second: Seat = "bot" in right ? { jid: right.jid, bare: right.jid, protocol: "book", bot: right.bot, lastSeq: -1 } : seat(right);
     const room: Room = { id: `r${n}`, seed, game, seats: [seat(left), second], spectators: new Map(), slot: n % this.sendEvery };
     this.rooms.set(room.id, room);
@@ -373,7 +403,7 @@ export class Arena {
     const f = room.game.field;
     return compact("start", { r: room.id, side, opp: room.seats[side === 0 ? 1 : 0].bare, field: `${f.width},${f.height}`,
       paddle: `${f.paddleWidth},${f.paddleHeight},${f.paddleMargin}`, ball: f.ballRadius, hz: this.options.tickHz,
-      snap: this.options.snapshotHz, to: this.options.pointsToWin, a: room.seats[side].lastSeq });
+      snap: this.options.snapshotHz, to: this.options.pointsToWin, a: room.seats[side].lastSeq, token: room.seats[side].token });
   }
 
   /** Once a second: queue timeouts, bot opponents for lonely players, forgetting idle rate buckets. */

@@ -106,7 +106,11 @@ export class Pong implements OnStart, OnStop {
   join(msg: IncomingMessage): void {
     if (!this.admit(msg)) return;
     const { full, bare } = this.who(msg);
-    this.arena.checkIn(full, bare, "compact");
+    const el = msg.element.getChild("join", COMPACT_NS)!;
+    const opponent = el.attrs.opponent as string | undefined;
+    if (opponent !== undefined && opponent !== "bot") throw new StanzaError("bad-request", { type: "modify", text: `opponent must be "bot" or absent, not ${JSON.stringify(opponent)}` });
+    const token = el.attrs.token as string | undefined;
+    this.arena.checkIn(full, bare, "compact", { opponent: opponent === "bot" ? "bot" : undefined, token });
   }
 
   @Message({ child: "in", xmlns: COMPACT_NS })

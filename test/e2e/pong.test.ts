@@ -33,8 +33,8 @@ describe("pong page in chromium", () => {
     rig = await startRig({
       components: [
         { type: "pong", domain: PONG, options: game },
-        // The computer takes the other paddle at once on this one (the first housekeeping second).
-        { type: "pong", domain: BOT, options: { ...game, pointsToWin: 1, bot: { skill: 0.3, afterSeconds: 0 } } },
+        // A bot that would only turn up after an hour: "Play the computer" must ask for it (<join opponent='bot'/>).
+        { type: "pong", domain: BOT, options: { ...game, pointsToWin: 1, bot: { skill: 0.3, afterSeconds: 3600 } } },
         // A normal-speed game to 10, so it is still running when the connection comes back.
         { type: "pong", domain: LONG, options: { ...game, pointsToWin: 10, pace: 1 } },
       ],
@@ -111,6 +111,26 @@ describe("pong page in chromium", () => {
     await page.screenshot({ path: join(shots, "pong-computer-narrow.png"), fullPage: true });
     await waitMode(page, "over", 60_000);
     assert.match((await page.locator("#score").textContent())!, /^(1 : 0|0 : 1)$/);
+  });
+
+  test("a guest's page returns to its game from a new anonymous address after its WebSocket drops", async () => {
+    const [a, b] = [await openPage(rig, `/pong/?pong=${LONG}`), await openPage(rig, `/pong/?pong=${LONG}`)];
+    for (const page of [a, b]) {
+      await connected(page);
+      await page.getByRole("button", { name: "Find an opponent" }).click();
+      await page.waitForFunction(() => ["queued", "playing"].includes(annexPong.state().mode), undefined, { timeout: 10_000 });
+    }
+    await Promise.all([waitMode(a, "playing"), waitMode(b, "playing")]);
+    const { room, jid } = await state(a);
+    await a.evaluate(() => annexPong.dropConnection());
+    await a.waitForFunction(() => annexPong.state().returns > 0, undefined, { timeout: 15_000 });
+    const after = await state(a);
+    assert.notEqual(after.jid.split("/")[0], jid.split("/")[0], "a new anonymous address");
+    assert.equal(after.room, room, "the same game, taken back with the seat's token");
+    assert.equal(after.mode, "playing");
+    const x = await a.evaluate(() => annexPong.frame()!.ball.x);
+    await a.waitForFunction((v) => annexPong.frame()!.ball.x !== v, x, { timeout: 10_000 });
+    for (const page of [a, b]) await page.getByRole("button", { name: "Leave" }).click().catch(() => undefined);
   });
 
   test("an account's page returns to its game after its WebSocket drops", async () => {

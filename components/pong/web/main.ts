@@ -30,7 +30,8 @@ let mode: Mode = "connecting";
 let room = "";
 let names: [string, string] = ["—", "—"];
 let message: string | undefined;
-let wantsComputer = false;
+/** The seat's token from <start>: lets a guest back into its game after a reconnection (new address). */
+let seatToken: string | undefined;
 let seq = 0;
 let lastSent: { y: number; at: number } | undefined;
 let lastFrame: Frame | undefined;
@@ -96,9 +97,14 @@ async function online(jid: Jid, info: { first: boolean; sameAccount: boolean }):
       setMode(before);
       status(before === "playing" ? "Reconnected; returning to your game…" : "Reconnected; still waiting for an opponent…", "busy");
       await session.send(joinStanza(pong));
+    } else if (before === "playing" && seatToken) {
+      // A guest comes back with a new address: the seat's token from <start> takes the seat back.
+      setMode("playing");
+      status("Reconnected as a new guest; returning to your game…", "busy");
+      await session.send(joinStanza(pong, { token: seatToken }));
     } else {
       message = undefined;
-      status("Reconnected as a new guest: the previous game cannot be resumed (guests get a new address on every connection; sign in with an account to keep your game).", "error");
+      status("Reconnected as a new guest: you were still waiting, check in again.", "error");
     }
   } else if (!info.first && before === "watching" && room) {
     setMode("watching");
@@ -124,7 +130,7 @@ function stanza(el: XmlElement): void {
   switch (msg.kind) {
     case "queued":
       setMode("queued");
-      status(wantsComputer ? "Waiting: the computer takes the other paddle when nobody else turns up…" : "Waiting for an opponent…", "busy");
+      status("Waiting for an opponent…", "busy");
       return;
     case "start":
       return started(msg.start);
@@ -140,6 +146,7 @@ function stanza(el: XmlElement): void {
 
 function started(start: Start): void {
   const rejoin = room === start.room && mode === "playing";
+  seatToken = start.token;
   room = start.room;
   if (rejoin) returns++;
   else view.reset(start.field, start.tickHz, start.snapshotHz, start.side);
@@ -218,7 +225,7 @@ async function refreshLeaderboard(): Promise<void> {
 // --- actions ---
 
 function join(computer: boolean): void {
-  wantsComputer = computer;
+  seatToken = undefined;
   room = "";
   message = undefined;
   lastScore = "";
@@ -227,7 +234,7 @@ function join(computer: boolean): void {
   showNames();
   setMode("queued");
   status("Checking in…", "busy");
-  void session.send(joinStanza(pong));
+  void session.send(joinStanza(pong, computer ? { opponent: "bot" } : {}));
 }
 
 ui.find.addEventListener("click", () => join(false));

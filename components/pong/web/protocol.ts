@@ -30,6 +30,8 @@ export interface Start {
   snapshotHz: number;
   pointsToWin: number;
   ack: number;
+  /** This seat's secret: sent back with a join to come back from another address. */
+  token?: string;
 }
 
 export interface Snapshot {
@@ -57,7 +59,9 @@ function gameMessage(to: string, payload: XmlElement): XmlElement {
   return xml("message", { to, type: "headline" }, payload, xml("no-store", { xmlns: HINTS_NS }));
 }
 
-export const joinStanza = (to: string) => gameMessage(to, xml("join", { xmlns: COMPACT_NS }));
+/** Check in; `opponent: "bot"` plays the computer at once; `token` takes a seat back from a new address. */
+export const joinStanza = (to: string, options: { opponent?: "bot"; token?: string } = {}) =>
+  gameMessage(to, xml("join", { xmlns: COMPACT_NS, ...(options.opponent ? { opponent: options.opponent } : {}), ...(options.token ? { token: options.token } : {}) }));
 export const leaveStanza = (to: string) => gameMessage(to, xml("leave", { xmlns: COMPACT_NS }));
 export const spectateStanza = (to: string, room: string) => gameMessage(to, xml("spectate", { xmlns: COMPACT_NS, r: room }));
 export const inputStanza = (to: string, seq: number, y: number) => gameMessage(to, xml("in", { xmlns: COMPACT_NS, seq: String(seq), y: String(Math.round(y)) }));
@@ -82,7 +86,7 @@ export function parseGameMessage(msg: XmlElement): Incoming | undefined {
       const [width, height] = nums(a.field, 2) ?? [800, 600];
       const [paddleWidth, paddleHeight, paddleMargin] = nums(a.paddle, 3) ?? [20, 100, 10];
       const field = { width: width!, height: height!, paddleWidth: paddleWidth!, paddleHeight: paddleHeight!, paddleMargin: paddleMargin!, ballRadius: Number(a.ball ?? 3) };
-      return { kind: "start", start: { room: a.r ?? "", side: side(a.side), opponent: a.opp ?? "", field, tickHz: Number(a.hz ?? 60), snapshotHz: Number(a.snap ?? 20), pointsToWin: Number(a.to ?? 10), ack: Number(a.a ?? -1) } };
+      return { kind: "start", start: { room: a.r ?? "", side: side(a.side), opponent: a.opp ?? "", field, tickHz: Number(a.hz ?? 60), snapshotHz: Number(a.snap ?? 20), pointsToWin: Number(a.to ?? 10), ack: Number(a.a ?? -1), token: a.token } };
     }
     case "s": {
       const b = nums(a.b, 4);
