@@ -3,7 +3,7 @@ import { type Jid, type XmlElement, xml } from "@xmpp/client";
 import { Chart } from "./chart.js";
 import { FEATURE_RSM, type Item, itemsIq, parseEvent, parsePage, subscribeIq, unsubscribeIq } from "./pubsub.js";
 import { Series } from "./series.js";
-import { errorText, Session, settingsFrom } from "./session.js";
+import { errorText, Session, settingsFrom } from "../../../web/shared/session.js";
 
 // The feed page (Practical XMPP ch. 6, done so nothing is lost): finds the feed service and its nodes by
 // disco, subscribes with directed presence first (a temporary subscription, XEP-0060 §12.4), loads the

@@ -3,7 +3,7 @@ import { type Jid, type XmlElement, xml } from "@xmpp/client";
 import { Controls } from "./controls.js";
 import { COMPACT_NS, DEFAULT_FIELD, type GameEvent, inputStanza, joinStanza, leaderboardIq, leaveStanza, parseGameMessage, parseLeaderboard, spectateStanza, type Start } from "./protocol.js";
 import { Renderer } from "./renderer.js";
-import { type Account, errorText, Session, settingsFrom } from "./session.js";
+import { type Account, errorText, Session, settingsFrom } from "../../../web/shared/session.js";
 import { type Frame, ViewModel } from "./view-model.js";
 
 // The Pong page: finds the pong component by disco, plays with the compact protocol (PROTOCOL.md), and

@@ -1,6 +1,6 @@
 import { client, type Jid, type XmlElement, type XmppClient, xml } from "@xmpp/client";
 
-// One XMPP session for a page (the pong and feed pages each carry this file, so each folder stands alone).
+// One XMPP session for a page, shared by the pong and feed pages (components/*/web/main.ts).
 // Conventions from converse.js (research/origins.md): the WebSocket endpoint is on the page's own origin,
 // visitors log in anonymously, and a page never contains a password (an account's password is typed in
 // by its owner and kept in memory only, for reconnects).

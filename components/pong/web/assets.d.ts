@@ -1,2 +1,0 @@
-// esbuild bundles imported style sheets into app.css.
-declare module "*.css";
