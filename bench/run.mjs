@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs the benchmarks and writes bench/results/<scenario>.json and bench/REPORT.md.
 // usage: node bench/run.mjs [latency|saturation|openloop|iq|large|profile ...] [--reps N] [--variants a,b]
+//        node bench/run.mjs report   (re-renders REPORT.md from results/ and findings.md)
 // Needs `npx tsc -p tsconfig.json` first (Annex runs from dist/). See bench/README.md.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -24,6 +25,7 @@ function parseArgs(argv) {
     if (a === "--reps") opts.reps = Number(argv[++i]);
     else if (a === "--variants") opts.variants = argv[++i].split(",");
     else if (a === "--help" || a === "-h") opts.help = true;
+    else if (a === "report") opts.reportOnly = true;
     else if (a in SCENARIOS || a === "profile") opts.scenarios.push(a);
     else throw new Error(`unknown argument ${a} (scenarios: ${[...DEFAULT_ORDER, "profile"].join(", ")})`);
   }
@@ -105,6 +107,10 @@ async function main() {
   if (opts.help) {
     console.log(readFileSync(new URL(import.meta.url), "utf8").split("\n").slice(1, 4).join("\n"));
     return;
+  }
+  if (opts.reportOnly) {
+    writeFileSync(join(BENCH_DIR, "REPORT.md"), renderReport(loadResults()));
+    return console.log("wrote bench/REPORT.md from bench/results/");
   }
   if (!existsSync(join(ROOT, "dist/bin/annex.js"))) throw new Error("dist/bin/annex.js is missing: run `npx tsc -p tsconfig.json` first");
   // The generator (and Prosody) on CPU 0, each variant on CPU 1 (research §4.1 pinning).

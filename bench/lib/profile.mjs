@@ -6,10 +6,11 @@ import { closedLoop, withSession } from "./session.mjs";
 import { SATURATION_WINDOW } from "./scenarios.mjs";
 import { echoWorkload } from "./workloads.mjs";
 
-export async function profileAnnex({ measureMs = 5000 } = {}) {
+/** `step(gen, ctx)` is the load to profile under; default: the direct saturation scenario for 5 s. */
+export async function profileAnnex({ measureMs = 5000, workload = echoWorkload(), step, mode = "direct", prosody } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "annex-cpuprof-"));
-  const run = await withSession({ variant: "annex", mode: "direct", workload: echoWorkload(), cpuProfDir: dir }, (gen, ctx) =>
-    closedLoop(gen, ctx, { window: SATURATION_WINDOW, warmMs: 1000, measureMs }),
+  const run = await withSession({ variant: "annex", mode, prosody, workload, cpuProfDir: dir }, (gen, ctx) =>
+    step ? step(gen, ctx) : closedLoop(gen, ctx, { window: SATURATION_WINDOW, warmMs: 1000, measureMs }),
   );
   const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
   if (!file) throw new Error(`no CPU profile was written in ${dir} (did Annex exit cleanly on SIGTERM?)`);

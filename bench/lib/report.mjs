@@ -26,7 +26,7 @@ function label(unitLabel) {
 
 function faults(c) {
   if (!c) return "–";
-  const parts = ["lost", "duplicates", "corrupt", "wrong", "errors", "unexpected"].filter((k) => c[k]).map((k) => `${c[k]} ${k}`);
+  const parts = ["lost", "backlog", "duplicates", "corrupt", "wrong", "errors", "unexpected"].filter((k) => c[k]).map((k) => `${c[k]} ${k}`);
   return parts.length ? `**${parts.join(", ")}**` : "0";
 }
 
