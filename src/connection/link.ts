@@ -130,6 +130,11 @@ export class ComponentLink extends Component {
   private writeNow(data: string, bytes: number): Promise<void> {
     const socket = this.socket;
     if (!socket) return Promise.reject(new AnnexError("ANNEX_ERR_LINK_DOWN", "not connected"));
+    // Stanzas written in the same tick leave in one syscall (writev) instead of one each.
+    if (socket.writableCorked === 0) {
+      socket.cork();
+      process.nextTick(() => socket.uncork());
+    }
     return new Promise((resolve, reject) => {
       const flushed = socket.write(data, (err) => {
         if (err) return reject(err);

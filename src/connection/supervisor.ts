@@ -103,10 +103,10 @@ export class LinkSupervisor extends EventEmitter implements Transport {
     };
   }
 
-  async send(stanza: Element): Promise<void> {
+  send(stanza: Element): Promise<void> {
     const link = this.link;
-    if (this.state !== "online" || !link) throw errors.linkDown(`not online (state ${this.state})`);
-    await link.send(stanza);
+    if (this.state !== "online" || !link) return Promise.reject(errors.linkDown(`not online (state ${this.state})`));
+    return link.send(stanza);
   }
 
   /** Closes the stream (</stream:stream>) and stops reconnecting. */

@@ -173,7 +173,7 @@ export class Dispatcher {
       return this.replyIqError(iq, new StanzaError("bad-request", `an IQ ${type} must have exactly one child element, this one has ${children}`));
     }
     if (!this.accepting) return this.replyIqError(iq, new StanzaError("service-unavailable", "the component is shutting down"));
-    const [route] = this.deps.registry.match(stanza);
+    const route = this.deps.registry.match(stanza);
     // RFC 6120 §8.4: no handler for the namespace -> service-unavailable.
     if (!route) return this.replyIqError(iq, new StanzaError("service-unavailable"));
     let payload: HandlerResult;
@@ -188,7 +188,7 @@ export class Dispatcher {
 
   private async handleOther(stanza: Element, incoming: IncomingMessage | IncomingPresence): Promise<void> {
     if (!this.accepting) return;
-    const [route] = this.deps.registry.match(stanza);
+    const route = this.deps.registry.match(stanza);
     if (!route) {
       // RFC 6121 §8.5.2.1: a message or presence nobody handles may be silently ignored.
       incoming.log.debug({ type: incoming.type }, `no handler for this ${stanza.name}`);

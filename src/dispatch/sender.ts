@@ -26,11 +26,15 @@ export class Sender {
     private readonly iqCaller: IqCaller,
   ) {}
 
-  async send(stanza: Element): Promise<void> {
-    if (this.stopped) throw errors.stopping();
-    this.stamp(stanza);
+  send(stanza: Element): Promise<void> {
+    try {
+      if (this.stopped) throw errors.stopping();
+      this.stamp(stanza);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     this.trackPresence(stanza);
-    await this.transport.send(stanza);
+    return this.transport.send(stanza);
   }
 
   /** Sends an IQ get/set and resolves with the result from the addressee (rejects with its StanzaError). */

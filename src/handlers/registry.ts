@@ -88,11 +88,32 @@ export class HandlerRegistry {
     return [...all].sort();
   }
 
-  /** The routes a stanza matches, in declaration order (user classes first, built-ins last). */
-  match(stanza: Element): Route[] {
+  /** The route for a stanza: IQ requests by one map lookup, others the first match in declaration order (user classes first, built-ins last). */
+  match(stanza: Element): Route | undefined {
     const kind = stanza.name as StanzaKind;
     const type = stanzaType(stanza);
-    return this.routes.filter((r) => r.kind === kind && routeAccepts(r, stanza, type));
+    if (kind === "iq") {
+      // The caller has checked that a get/set has exactly one child element.
+      const [child] = stanza.getChildElements();
+      return child ? this.iqIndex().get(iqKey(type, child.name, child.getNS() ?? "")) : undefined;
+    }
+    return this.routes.find((r) => r.kind === kind && routeAccepts(r, stanza, type));
+  }
+
+  private iqRoutes: Map<string, Route> | undefined;
+
+  private iqIndex(): Map<string, Route> {
+    if (!this.iqRoutes) {
+      this.iqRoutes = new Map();
+      for (const r of this.routes) {
+        if (r.kind !== "iq") continue;
+        for (const t of r.types ?? []) {
+          const key = iqKey(t, r.child ?? "", r.xmlns ?? "");
+          if (!this.iqRoutes.has(key)) this.iqRoutes.set(key, r);
+        }
+      }
+    }
+    return this.iqRoutes;
   }
 }
 
@@ -103,13 +124,13 @@ export function stanzaType(stanza: Element): string {
   return stanza.name === "message" ? "normal" : stanza.name === "presence" ? "available" : "";
 }
 
+function iqKey(type: string, child: string, xmlns: string): string {
+  return `${type} ${xmlns} ${child}`;
+}
+
+/** Whether a message or presence route takes the stanza (IQ routes are looked up by key). */
 function routeAccepts(route: Route, stanza: Element, type: string): boolean {
   if (route.types ? !route.types.includes(type) : type === "error") return false;
-  if (route.kind === "iq") {
-    // The caller has checked that a get/set has exactly one child element.
-    const [child] = stanza.getChildElements();
-    return child !== undefined && child.name === route.child && child.getNS() === route.xmlns;
-  }
   if (route.child === undefined) return true;
   return stanza.getChildElements().some((c) => c.name === route.child && (route.xmlns === undefined || c.getNS() === route.xmlns));
 }

@@ -3,6 +3,12 @@ import type { DispatchObserver } from "../dispatch/dispatcher.js";
 
 const PREFIX = "annex_";
 
+type KindCounts = { message: number; presence: number; iq: number };
+export interface StanzaCounts {
+  in: KindCounts;
+  out: KindCounts;
+}
+
 /** The process's metrics (Prometheus text format), shared by every component of a runner. */
 export class AnnexMetrics {
   readonly registry = new Registry();
@@ -14,12 +20,20 @@ export class AnnexMetrics {
   readonly reconnects: Counter<"component">;
   readonly connectionState: Gauge<"component" | "state">;
   readonly queueBytes: Gauge<"component">;
+  private readonly stanzaCounts = new Map<string, StanzaCounts>();
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
-    this.stanzasIn = new Counter({ name: `${PREFIX}stanzas_in_total`, help: "Stanzas received from the server", labelNames: ["component", "kind"], registers });
-    this.stanzasOut = new Counter({ name: `${PREFIX}stanzas_out_total`, help: "Stanzas sent to the server", labelNames: ["component", "kind"], registers });
+    const stanzaCounts = this.stanzaCounts;
+    const exportCounts = (direction: "in" | "out") =>
+      function (this: Counter<"component" | "kind">) {
+        // Counted as plain integers per stanza (cheap), turned into series when scraped.
+        this.reset();
+        for (const [component, counts] of stanzaCounts) for (const [kind, n] of Object.entries(counts[direction])) if (n > 0) this.inc({ component, kind }, n);
+      };
+    this.stanzasIn = new Counter({ name: `${PREFIX}stanzas_in_total`, help: "Stanzas received from the server", labelNames: ["component", "kind"], registers, collect: exportCounts("in") });
+    this.stanzasOut = new Counter({ name: `${PREFIX}stanzas_out_total`, help: "Stanzas sent to the server", labelNames: ["component", "kind"], registers, collect: exportCounts("out") });
     this.handlerDuration = new Histogram({
       name: `${PREFIX}handler_duration_seconds`,
       help: "Time spent in each handler",
@@ -32,6 +46,16 @@ export class AnnexMetrics {
     this.reconnects = new Counter({ name: `${PREFIX}reconnects_total`, help: "Connection attempts after the first", labelNames: ["component"], registers });
     this.connectionState = new Gauge({ name: `${PREFIX}connection_state`, help: "1 for the link's current state", labelNames: ["component", "state"], registers });
     this.queueBytes = new Gauge({ name: `${PREFIX}outbound_queue_bytes`, help: "Bytes waiting to be written to the server", labelNames: ["component"], registers });
+  }
+
+  /** The stanza counters of one component, incremented on the hot path and exported at scrape time. */
+  countStanzas(component: string): StanzaCounts {
+    let counts = this.stanzaCounts.get(component);
+    if (!counts) {
+      counts = { in: { message: 0, presence: 0, iq: 0 }, out: { message: 0, presence: 0, iq: 0 } };
+      this.stanzaCounts.set(component, counts);
+    }
+    return counts;
   }
 
   /** What the dispatcher reports for one component. */

@@ -56,13 +56,13 @@ export class Runner {
         maxStanzaBytes: server.maxStanzaBytes,
         maxQueueBytes: server.maxQueueBytes,
       });
-      const countOut = byKind((kind) => metrics.stanzasOut.labels({ component: domain, kind }));
-      const countIn = byKind((kind) => metrics.stanzasIn.labels({ component: domain, kind }));
+      // Plain integers on the hot path; /metrics reads them (AnnexMetrics.countStanzas).
+      const counts = metrics.countStanzas(domain);
       const counted: Transport = {
-        send: async (stanza) => {
-          await link.send(stanza);
-          countOut(stanza.name).inc();
-        },
+        send: (stanza) =>
+          link.send(stanza).then(() => {
+            counts.out[stanza.name as "message"]++;
+          }),
       };
       const host = new ComponentHost({
         component,
@@ -81,7 +81,7 @@ export class Runner {
         metrics: new Metrics(metrics.registry, domain),
       });
       link.on("stanza", (el: Element) => {
-        countIn(el.name).inc();
+        counts.in[el.name as "message"]++;
         void host.dispatch(el);
       });
       link.on("offline", (reason: string) => host.linkDown(reason));
@@ -140,15 +140,3 @@ export class Runner {
   }
 }
 
-/** A labelled metric child per stanza kind, made once (label hashing on every stanza is measurable). */
-function byKind<T>(make: (kind: string) => T): (kind: string) => T {
-  const children = new Map<string, T>();
-  return (kind) => {
-    let child = children.get(kind);
-    if (!child) {
-      child = make(kind);
-      children.set(kind, child);
-    }
-    return child;
-  };
-}
