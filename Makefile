@@ -5,11 +5,12 @@ SHELL := /bin/bash
 # Debian packages the tests and the demo use: a real server and a second, independent XMPP client.
 APT_PACKAGES := prosody python3-slixmpp postgresql chromium
 
-.PHONY: help deps system-deps build test test-unit test-integration test-reliability test-e2e demo clean
+.PHONY: help deps system-deps build test test-unit test-integration test-reliability test-e2e bench demo clean
 
 help:
 	@echo "make demo   start a private Prosody with the bundled components and print where to go"
 	@echo "make test   run every test: unit, integration against a real Prosody, reliability, browser end-to-end"
+	@echo "make bench  run the benchmarks and write bench/REPORT.md"
 
 deps: system-deps node_modules/.package-lock.json
 
@@ -36,9 +37,11 @@ UNIT_TESTS = $$(find dist/test/unit dist/components dist/examples -name '*.test.
 INTEGRATION_TESTS = $$(find dist/test/integration -name '*.test.js' | sort)
 RELIABILITY_TESTS = $$(find dist/test/reliability -name '*.test.js' | sort)
 E2E_TESTS = $$(find dist/test/e2e -name '*.test.js' | sort)
+# The benchmark harness's own tests (plain .mjs: they run as written).
+BENCH_TESTS = $$(find bench/test -name '*.test.mjs' | sort)
 
 test: deps build
-	node --test --test-reporter=spec $(UNIT_TESTS) $(INTEGRATION_TESTS) $(RELIABILITY_TESTS) $(E2E_TESTS)
+	node --test --test-reporter=spec $(UNIT_TESTS) $(BENCH_TESTS) $(INTEGRATION_TESTS) $(RELIABILITY_TESTS) $(E2E_TESTS)
 
 test-unit: node_modules/.package-lock.json build
 	node --test --test-reporter=spec $(UNIT_TESTS)
@@ -51,6 +54,10 @@ test-reliability: deps build
 
 test-e2e: deps build
 	node --test --test-reporter=spec $(E2E_TESTS)
+
+# Benchmarks write bench/REPORT.md and bench/results/*.json (about 8 minutes; see bench/README.md).
+bench: deps build
+	node bench/run.mjs
 
 demo: deps build
 	node dist/bin/demo.js
