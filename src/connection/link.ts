@@ -47,6 +47,7 @@ export const DEFAULT_MAX_QUEUE_BYTES = 4 * 1024 * 1024;
 export class ComponentLink extends Component {
   readonly counters: LinkCounters = { bytesIn: 0, bytesOut: 0, stanzasIn: 0, stanzasOut: 0 };
   private decoder = new StringDecoder("utf8");
+  private pendingText: string[] = [];
   private readonly secret: string;
   private readonly maxStanzaBytes: number;
   private readonly maxQueueBytes: number;
@@ -81,6 +82,7 @@ export class ComponentLink extends Component {
 
   override async connect(service: string): Promise<void> {
     this.decoder = new StringDecoder("utf8");
+    this.pendingText = [];
     await super.connect(service);
     // Stanzas are small and latency matters more than packet count (Nagle adds up to 40 ms).
     this.socket?.setNoDelay(true);
@@ -99,7 +101,15 @@ export class ComponentLink extends Component {
     const text = this.decoder.write(data);
     if (!text) return;
     this.emit("input", text);
-    this.parser?.write(text);
+    // ltx re-joins a partial text node with every new chunk (quadratic on a large body arriving in many
+    // reads). A chunk without markup can end nothing, so it waits and the parser gets the node in one write.
+    if (text.indexOf("<") === -1 && text.indexOf(">") === -1) {
+      this.pendingText.push(text);
+      return;
+    }
+    const whole = this.pendingText.length > 0 ? this.pendingText.join("") + text : text;
+    this.pendingText = [];
+    this.parser?.write(whole);
   }
 
   // XEP-0114 §3: handshake = lowercase hex SHA-1 of (stream id + secret), over UTF-8 bytes.

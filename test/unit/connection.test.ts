@@ -75,3 +75,16 @@ test("a stanza sent while the link is down is refused with a clear error, not si
   const link = new LinkSupervisor({ host: "127.0.0.1", port: 1, domain: "echo.localhost", secret: "x", log: pino({ level: "silent" }) });
   await assert.rejects(link.send(xml("message", { to: "a@localhost", from: "echo.localhost" })), { code: "ANNEX_ERR_LINK_DOWN", message: /not online \(state idle\)/ });
 });
+
+test("input split anywhere (inside characters, inside a long text node) reaches the parser intact", async () => {
+  const { ComponentLink } = await import("../../src/connection/link.js");
+  const link = new ComponentLink({ service: "xmpp://127.0.0.1:1", domain: "echo.localhost", secret: "x" });
+  const body = "aé€𝄞".repeat(20_000);
+  const stanza = `<message from='a@localhost/r' to='echo.localhost'><body>${body}</body></message>`;
+  const writes: string[] = [];
+  (link as unknown as { parser: { write(s: string): void } }).parser = { write: (s) => writes.push(s) };
+  const bytes = Buffer.from(stanza, "utf8");
+  for (let i = 0; i < bytes.length; i += 1000) link._onData(bytes.subarray(i, i + 1000));
+  assert.equal(writes.join(""), stanza, "every character intact, in order");
+  assert.ok(writes.length < 10, `the long text node reached the parser in a few writes (${writes.length}), not one per read`);
+});
