@@ -72,6 +72,8 @@ describe("component faults: kill -9 of annex during publishing and play", () => 
     const reader = await TestClient.connect(prosody, "reader", "reader-pw");
     const players = await Promise.all(PLAYERS.map((u) => TestClient.connect(prosody, u, `${u}-pw`)));
     cleanup.add(() => Promise.all([pub, reader, ...players].map((c) => within(c.stop(), 2_000))));
+    // Each waiting worker listens on its client for a moment: 16 publishers share pub's connection.
+    for (const client of [pub, ...players]) client.xmpp.setMaxListeners(64);
 
     let killed = false;
     let killedAt = 0;

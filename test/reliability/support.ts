@@ -35,14 +35,18 @@ export function suiteGlobals(o: { c2sRate?: string; c2sBurst?: string } = {}): s
   return lines.join("\n");
 }
 
-/** Creates accounts through Prosody's admin shell (needs `suiteGlobals()` and a running server). */
-export async function createAccounts(prosody: ManagedProsody, accounts: { username: string; password: string }[]): Promise<void> {
-  const script = `${accounts.map((a) => `user:create(${JSON.stringify(`${a.username}@${prosody.host}`)}, ${JSON.stringify(a.password)})`).join("\n")}\n`;
-  const out = await new Promise<string>((resolve, reject) => {
+/** Runs commands in Prosody's admin shell (`prosodyctl shell`; needs `suiteGlobals()` and a running server); its output. */
+export function prosodyShell(prosody: ManagedProsody, script: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     const child = execFile("/usr/bin/prosodyctl", ["--config", prosody.configPath, "shell"], { maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
       err ? reject(new Error(`prosodyctl shell failed: ${err.message}\n${stderr}`)) : resolve(stdout));
-    child.stdin?.end(script);
+    child.stdin?.end(script.endsWith("\n") ? script : `${script}\n`);
   });
+}
+
+/** Creates accounts through Prosody's admin shell, all in one prosodyctl process. */
+export async function createAccounts(prosody: ManagedProsody, accounts: { username: string; password: string }[]): Promise<void> {
+  const out = await prosodyShell(prosody, accounts.map((a) => `user:create(${JSON.stringify(`${a.username}@${prosody.host}`)}, ${JSON.stringify(a.password)})`).join("\n"));
   const created = out.match(/OK: User created/g)?.length ?? 0;
   if (created !== accounts.length) throw new Error(`created ${created} of ${accounts.length} accounts:\n${out.slice(-2000)}`);
 }
