@@ -150,10 +150,18 @@ describe("component faults: kill -9 of annex during publishing and play", () => 
       ...Array.from({ length: 4 }, httpWorker),
       ...players.map((c, i) => player(c, PLAYERS[i]!)),
     ];
-    await until(`${MIN_GAMES} finished games and ${MIN_ACKED} acknowledged items`, () => {
-      if (failures.length > 0) throw new Error(failures.join("\n"));
-      return finished.size >= MIN_GAMES && acked.length >= MIN_ACKED;
-    }, 60_000, 20);
+    try {
+      await until(`${MIN_GAMES} finished games and ${MIN_ACKED} acknowledged items`, () => {
+        if (failures.length > 0) throw new Error(failures.join("\n"));
+        return finished.size >= MIN_GAMES && acked.length >= MIN_ACKED;
+      }, 60_000, 20);
+    } catch (err) {
+      // Stop the workers before the cleanup stops their clients.
+      killed = true;
+      for (const done of [...pendingWaits]) done();
+      await Promise.allSettled(work);
+      throw err;
+    }
     // Kill at an arbitrary moment a little later, with publishes in flight and games running.
     await sleep(437);
     killed = true;

@@ -10,7 +10,7 @@ import { freePort, type ManagedProsody } from "annex/testing";
 import { AnnexProcess, byId, startProsody, TestClient } from "../integration/support.js";
 import { RawComponent } from "./clients/raw-component.js";
 import {
-  BOOK, Cleanup, COMPACT, errorCondition, eventOf, http, itemCount, PUBSUB, pongInput, pongJoin, publishedId, publishIq, type Snapshot, snapshotOf, sleep, until,
+  BOOK, Cleanup, COMPACT, errorCondition, eventOf, http, itemCount, PUBSUB, pongInput, pongJoin, publishedId, publishIq, type Snapshot, snapshotOf, sleep, until, within,
 } from "./support.js";
 
 // Point 5 of issue 10: non-players cannot touch a game, nobody unauthorized publishes, a spoofed `from`
@@ -228,7 +228,8 @@ describe("security: non-players, unauthorized publishers, spoofed senders, secre
       log: { level: "debug" },
       components: [{ type: "echo", domain: ECHO, secretFile: "echo.secret" }],
     }, { waitOnline: false, files: { "echo.secret": wrong } });
-    assert.equal(await refused.exited, 78, refused.output);
+    cleanup.add(() => refused.stop());
+    assert.equal(await within(refused.exited, 15_000), 78, refused.output);
     const all = [...Object.values(secrets), ...wrongTokens, wrong];
     const leaked = all.filter((s) => output.includes(s) || refused.output.includes(s));
     console.log(`security: ${all.length} secrets and tokens grepped in ${output.length + refused.output.length} bytes of debug output (${output.split("\n").length} lines, ${debugLines} at debug, + a refused start): ${leaked.length} found`);
