@@ -13,7 +13,7 @@ export { xml, parseXml, Element, type XmlChild } from "./stanza/xml.js";
 export { parseJid, tryParseJid, JID, JidError } from "./stanza/jid.js";
 export { NS } from "./stanza/namespaces.js";
 export type { DiscoInfoResult, DiscoItem } from "./builtins/index.js";
-export type { OnStart, OnStop, OnOnline } from "./runtime/lifecycle.js";
+export type { OnStart, OnStop, OnOnline, OnOffline } from "./runtime/lifecycle.js";
 export { ComponentHost, type HostOptions } from "./runtime/host.js";
 export { Runner, type RunnerOptions, type RunningComponent } from "./runtime/runner.js";
 export { HostedComponents, type HostedComponent } from "./runtime/hosted.js";

@@ -306,8 +306,24 @@ export class Arena {
 
   /** Sends the events of the last step and closes the room when the game is over. */
   private afterStep(room: Room): void {
-    for (const ev of room.game.drainEvents()) this.announce(room, ev);
+    const events = room.game.drainEvents();
+    // The result is stored before anyone is told the game is over, so a crash cannot lose a game players saw end.
     if (room.game.phase === "over") this.close(room);
+    for (const ev of events) this.announce(room, ev);
+  }
+
+  /**
+   * The component lost its link to the server: no player can reach it, so every running game pauses as if
+   * both players had gone offline; each resumes when its players check in again (the grace rules apply).
+   */
+  pauseAll(): void {
+    for (const room of this.rooms.values()) {
+      for (const seat of room.seats) {
+        if (seat.bot || seat.awaySince !== undefined) continue;
+        seat.awaySince = this.tick;
+      }
+      if (room.game.phase !== "over") room.game.pause();
+    }
   }
 
   private announce(room: Room, ev: GameEvent): void {

@@ -1,5 +1,5 @@
 import { Component, ComponentConfig, DiscoInfo, DiscoItems, type DiscoInfoResult, type DiscoItem, type Element, type IncomingIq, type IncomingMessage,
-  type IncomingPresence, Iq, Logger, Message, Metrics, type OnStart, type OnStop, Presence, Sender, StanzaError, xml } from "annex";
+  type IncomingPresence, Iq, Logger, Message, Metrics, type OnOffline, type OnStart, type OnStop, Presence, Sender, StanzaError, xml } from "annex";
 import { Arena, type GameResult } from "./arena.js";
 import { Leaderboard } from "./leaderboard.js";
 import { type PongOptions, PongOptionsSchema } from "./options.js";
@@ -17,7 +17,7 @@ import { sharedScheduler, takeSummary } from "./scheduler.js";
   features: [BOOK_NS, COMPACT_NS],
   options: PongOptionsSchema,
 })
-export class Pong implements OnStart, OnStop {
+export class Pong implements OnStart, OnStop, OnOffline {
   readonly arena: Arena;
   readonly leaderboard: Leaderboard;
   private running = false;
@@ -66,6 +66,11 @@ export class Pong implements OnStart, OnStop {
       this.statsTimer = setInterval(() => this.logStats(), every * 1000);
       this.statsTimer.unref();
     }
+  }
+
+  /** No player can reach us: pause every game until its players are back (or the grace period ends it). */
+  onOffline(): void {
+    this.arena.pauseAll();
   }
 
   onStop(): void {

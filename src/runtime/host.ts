@@ -13,7 +13,7 @@ import { xml, type Element } from "../stanza/xml.js";
 import { validateOptions } from "./options.js";
 import { HostedComponents } from "./hosted.js";
 import { Metrics, Registry } from "../ops/metrics.js";
-import { hasOnOnline, hasOnStart, hasOnStop } from "./lifecycle.js";
+import { hasOnOffline, hasOnOnline, hasOnStart, hasOnStop } from "./lifecycle.js";
 
 export interface HostOptions {
   component: HandlerClass;
@@ -128,9 +128,15 @@ export class ComponentHost {
     return this.dispatcher.dispatch(stanza);
   }
 
-  /** The link went down: requests waiting for answers will get none. */
+  /** The link went down: requests waiting for answers will get none; onOffline hooks run. */
   linkDown(reason: string): void {
     this.iqCaller.rejectAll(errors.linkDown(reason));
+    for (const instance of this.instances()) {
+      if (!hasOnOffline(instance)) continue;
+      Promise.resolve()
+        .then(() => instance.onOffline(reason))
+        .catch((err: unknown) => this.log.error({ err }, "onOffline failed"));
+    }
   }
 
   /**

@@ -16,6 +16,18 @@ export interface OnOnline {
   onOnline(): void | Promise<void>;
 }
 
+/**
+ * Implemented by a handler class that must react when the link to the server goes down (nothing it
+ * sends arrives until onOnline runs again), e.g. to pause what depends on its users being reachable.
+ */
+export interface OnOffline {
+  onOffline(reason: string): void | Promise<void>;
+}
+
+export function hasOnOffline(x: object): x is OnOffline {
+  return typeof (x as Partial<OnOffline>).onOffline === "function";
+}
+
 export function hasOnOnline(x: object): x is OnOnline {
   return typeof (x as Partial<OnOnline>).onOnline === "function";
 }

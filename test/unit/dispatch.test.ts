@@ -379,7 +379,7 @@ describe("requests whose send fails", () => {
 });
 
 describe("lifecycle hooks", () => {
-  test("onStart runs once, onOnline after it (and on every reconnection), onStop at the end", async () => {
+  test("onStart runs once, onOnline after it (and on every reconnection), onOffline when the link drops, onStop at the end", async () => {
     const calls: string[] = [];
     @Component({ identity: { category: "component", type: "generic" } })
     class Hooks {
@@ -389,14 +389,19 @@ describe("lifecycle hooks", () => {
       onOnline() {
         calls.push("online");
       }
+      onOffline(reason: string) {
+        calls.push(`offline: ${reason}`);
+      }
       onStop() {
         calls.push("stop");
       }
     }
     const h = createHarness(Hooks);
     await h.start();
+    h.host.linkDown("socket closed");
+    await new Promise((r) => setImmediate(r));
     await h.host.online();
     await h.stop();
-    assert.deepEqual(calls, ["start", "online", "online", "stop"]);
+    assert.deepEqual(calls, ["start", "online", "offline: socket closed", "online", "stop"]);
   });
 });
