@@ -128,8 +128,10 @@ describe("pong page in chromium", () => {
     assert.notEqual(after.jid.split("/")[0], jid.split("/")[0], "a new anonymous address");
     assert.equal(after.room, room, "the same game, taken back with the seat's token");
     assert.equal(after.mode, "playing");
+    // Snapshots flow again once both seats are back (a frame needs two of them to interpolate).
+    await a.waitForFunction(() => annexPong.frame() !== undefined, undefined, { timeout: 10_000 });
     const x = await a.evaluate(() => annexPong.frame()!.ball.x);
-    await a.waitForFunction((v) => annexPong.frame()!.ball.x !== v, x, { timeout: 10_000 });
+    await a.waitForFunction((v) => annexPong.frame()?.ball.x !== v, x, { timeout: 10_000 });
     for (const page of [a, b]) await page.getByRole("button", { name: "Leave" }).click().catch(() => undefined);
   });
 
@@ -155,8 +157,10 @@ describe("pong page in chromium", () => {
     assert.equal((await state(a)).room, room, "the same game");
     assert.equal((await state(a)).mode, "playing");
     // The game goes on: new snapshots reach the page after the return.
+    // Snapshots flow again once both seats are back (a frame needs two of them to interpolate).
+    await a.waitForFunction(() => annexPong.frame() !== undefined, undefined, { timeout: 10_000 });
     const tick = await a.evaluate(() => annexPong.frame()!.ball.x);
-    await a.waitForFunction((x) => annexPong.frame()!.ball.x !== x, tick, { timeout: 10_000 });
+    await a.waitForFunction((x) => annexPong.frame()?.ball.x !== x, tick, { timeout: 10_000 });
     await a.screenshot({ path: join(shots, "pong-after-reconnect.png") });
   });
 });
