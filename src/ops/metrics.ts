@@ -20,6 +20,8 @@ export class AnnexMetrics {
   readonly reconnects: Counter<"component">;
   readonly connectionState: Gauge<"component" | "state">;
   readonly queueBytes: Gauge<"component">;
+  readonly handlersRunning: Gauge<"component">;
+  readonly stanzasWaiting: Gauge<"component">;
   private readonly stanzaCounts = new Map<string, StanzaCounts>();
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
@@ -46,6 +48,8 @@ export class AnnexMetrics {
     this.reconnects = new Counter({ name: `${PREFIX}reconnects_total`, help: "Connection attempts after the first", labelNames: ["component"], registers });
     this.connectionState = new Gauge({ name: `${PREFIX}connection_state`, help: "1 for the link's current state", labelNames: ["component", "state"], registers });
     this.queueBytes = new Gauge({ name: `${PREFIX}outbound_queue_bytes`, help: "Bytes waiting to be written to the server", labelNames: ["component"], registers });
+    this.handlersRunning = new Gauge({ name: `${PREFIX}handlers_in_flight`, help: "Handlers running now (at most maxInFlight)", labelNames: ["component"], registers });
+    this.stanzasWaiting = new Gauge({ name: `${PREFIX}dispatch_queued`, help: "Stanzas waiting for a handler slot (at most maxQueued)", labelNames: ["component"], registers });
   }
 
   /** The stanza counters of one component, incremented on the hot path and exported at scrape time. */

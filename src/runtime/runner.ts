@@ -110,7 +110,12 @@ export class Runner {
 
   /** The Prometheus text for /metrics. */
   async metricsText(): Promise<string> {
-    for (const { host, link } of this.components) this.metrics.queueBytes.set({ component: host.domain }, link.stats().queuedBytes);
+    for (const { host, link } of this.components) {
+      const component = host.domain;
+      this.metrics.queueBytes.set({ component }, link.stats().queuedBytes);
+      this.metrics.handlersRunning.set({ component }, host.dispatcher.inFlightCount);
+      this.metrics.stanzasWaiting.set({ component }, host.dispatcher.queuedCount);
+    }
     return this.metrics.text();
   }
 

@@ -61,6 +61,8 @@ describe("metrics and health against a real Prosody", () => {
     assert.equal(sample(after, "annex_stanza_errors_sent_total", errors) - sample(before, "annex_stanza_errors_sent_total", errors), 1);
     assert.equal(sample(after, "annex_connection_state", { component: "echo.localhost", state: "online" }), 1);
     assert.match(after, /annex_process_resident_memory_bytes \d+/, "default process metrics are on");
+    assert.equal(sample(after, "annex_dispatch_queued", { component: "echo.localhost" }), 0, "nothing waits for a handler when idle");
+    assert.match(after, /annex_handlers_in_flight\{component="echo\.localhost"\} 0/);
   });
 
   test("/healthz is 200 while online, 503 naming the component while Prosody is down, 200 again after", async () => {
