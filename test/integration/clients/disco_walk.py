@@ -4,11 +4,11 @@ node's identities and items (or the error it got).
 
 usage: disco_walk.py host:port jid password directory-jid [max-nodes]
 """
-import asyncio
 import json
 import sys
 
 import slixmpp
+from loopback import run_on_loopback
 from slixmpp.exceptions import IqError, IqTimeout
 
 
@@ -49,21 +49,10 @@ class Walker(slixmpp.ClientXMPP):
 
 
 def main():
-    host, port = sys.argv[1].split(":")
     jid, password, target = sys.argv[2:5]
     max_nodes = int(sys.argv[5]) if len(sys.argv) > 5 else 100
     xmpp = Walker(jid, password, target, max_nodes)
-    # Loopback test server without certificates: plain c2s, PLAIN allowed.
-    xmpp.enable_starttls = False
-    xmpp.enable_direct_tls = False
-    xmpp.enable_plaintext = True
-    xmpp["feature_mechanisms"].unencrypted_plain = True
-    xmpp.connect((host, int(port)))
-    loop = asyncio.get_event_loop()
-    try:
-        loop.run_until_complete(asyncio.wait_for(xmpp.disconnected, timeout=30))
-    except asyncio.TimeoutError:
-        pass
+    run_on_loopback(xmpp, sys.argv[1], timeout=30)
     print(json.dumps(xmpp.result if xmpp.result else {"error": "no walk"}, ensure_ascii=False))
     sys.exit(0 if xmpp.result else 1)
 

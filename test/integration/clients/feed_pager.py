@@ -9,6 +9,7 @@ import json
 import sys
 
 import slixmpp
+from loopback import run_on_loopback
 from slixmpp.plugins.xep_0059.stanza import Set
 from slixmpp.plugins.xep_0060.stanza.pubsub import Pubsub
 from slixmpp.xmlstream import register_stanza_plugin
@@ -81,19 +82,10 @@ class Pager(slixmpp.ClientXMPP):
 
 
 def main():
-    host, port = sys.argv[1].split(":")
     jid, password, feed, node = sys.argv[2:6]
     live_count, page = int(sys.argv[6]), int(sys.argv[7])
     xmpp = Pager(jid, password, feed, node, live_count, page)
-    xmpp.enable_starttls = False
-    xmpp.enable_direct_tls = False
-    xmpp.enable_plaintext = True
-    xmpp["feature_mechanisms"].unencrypted_plain = True
-    xmpp.connect((host, int(port)))
-    loop = asyncio.get_event_loop()
-    try:
-        loop.run_until_complete(asyncio.wait_for(xmpp.disconnected, timeout=45))
-    except asyncio.TimeoutError:
+    if not run_on_loopback(xmpp, sys.argv[1], timeout=45):
         emit({"error": "timed out", "live": xmpp.live})
         sys.exit(1)
 

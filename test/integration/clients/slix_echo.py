@@ -2,11 +2,11 @@
 
 usage: slix_echo.py host:port jid password component-jid body
 """
-import asyncio
 import json
 import sys
 
 import slixmpp
+from loopback import run_on_loopback
 
 
 class EchoCheck(slixmpp.ClientXMPP):
@@ -29,20 +29,9 @@ class EchoCheck(slixmpp.ClientXMPP):
 
 
 def main():
-    host, port = sys.argv[1].split(":")
     jid, password, target, body = sys.argv[2:6]
     xmpp = EchoCheck(jid, password, target, body)
-    # Loopback test server without certificates: plain c2s, PLAIN/SCRAM allowed.
-    xmpp.enable_starttls = False
-    xmpp.enable_direct_tls = False
-    xmpp.enable_plaintext = True
-    xmpp["feature_mechanisms"].unencrypted_plain = True
-    xmpp.connect((host, int(port)))
-    loop = asyncio.get_event_loop()
-    try:
-        loop.run_until_complete(asyncio.wait_for(xmpp.disconnected, timeout=15))
-    except asyncio.TimeoutError:
-        pass
+    run_on_loopback(xmpp, sys.argv[1], timeout=15)
     print(json.dumps(xmpp.result if xmpp.result else {"error": "no echo"}, ensure_ascii=False))
     sys.exit(0 if xmpp.result else 1)
 
