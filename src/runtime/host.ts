@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import type { Logger as PinoLogger } from "pino";
-import { container as rootContainer, type DependencyContainer, type InjectionToken } from "tsyringe";
+import { container as rootContainer, type InjectionToken } from "tsyringe";
 import { type BuiltinName, builtinClasses, DiscoCatalog } from "../builtins/index.js";
 import { errors } from "../dispatch/errors.js";
 import { type DispatchObserver, Dispatcher } from "../dispatch/dispatcher.js";
@@ -52,7 +52,8 @@ export class ComponentHost {
   readonly iqCaller: IqCaller;
   readonly config: ComponentConfig;
   readonly log: PinoLogger;
-  private readonly container: DependencyContainer;
+  /** The component's instance of a handler class: made by the container once, then looked up. */
+  private readonly instanceOf: (cls: HandlerClass) => object;
   private started = false;
 
   constructor(options: HostOptions) {
@@ -86,7 +87,7 @@ export class ComponentHost {
     c.register(DiscoCatalog, { useValue: new DiscoCatalog(this.registry, instanceOf) });
     // One instance per handler class per component.
     for (const cls of this.registry.classes) c.registerSingleton(cls);
-    this.container = c;
+    this.instanceOf = instanceOf;
 
     this.dispatcher = new Dispatcher({
       registry: this.registry,
@@ -166,10 +167,10 @@ export class ComponentHost {
 
   /** The component's instance of one of its handler classes (for tests and tooling). */
   instance<T>(cls: HandlerClass<T>): T {
-    return this.container.resolve(cls);
+    return this.instanceOf(cls) as T;
   }
 
   private instances(): object[] {
-    return this.registry.classes.map((cls) => this.container.resolve(cls) as object);
+    return this.registry.classes.map(this.instanceOf);
   }
 }

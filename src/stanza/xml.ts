@@ -37,16 +37,6 @@ export function parseXml(text: string): Element {
   return parse(text) as Element;
 }
 
-/** The namespace of an element, resolved through its parents (prefixes included). */
-export function namespaceOf(el: Element): string | undefined {
-  return el.getNS();
-}
-
-/** Child elements only (text nodes skipped). */
-export function childElements(el: Element): Element[] {
-  return el.getChildElements();
-}
-
 /** A deep copy of an element. */
 export function cloneElement(el: Element): Element {
   return clone(el) as Element;
