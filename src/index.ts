@@ -1,18 +1,42 @@
 import "reflect-metadata";
 
 // The public API of Annex. Components import from "annex"; tests also from "annex/testing".
-export { Component, Handlers, Message, Presence, Iq, DiscoInfo, DiscoItems } from "./handlers/decorators.js";
-export type { ComponentOptions, Identity, IqFilter, RouteFilter, HandlerClass } from "./handlers/metadata.js";
+export { Component, Handlers, Service, Guard, Message, Presence, Iq, DiscoInfo, DiscoItems, type IqHandlerResult, type StanzaHandlerResult } from "./handlers/decorators.js";
+export type { ComponentOptions, Identity, IqFilter, RouteFilter, HandlerClass, CanHandle, GuardFn, GuardContext } from "./handlers/metadata.js";
+export { definePlugin, type Plugin, type PluginContext, type PluginProvider } from "./handlers/plugin.js";
 export { HandlerRegistry, RegistryError } from "./handlers/registry.js";
-export { Logger, ComponentConfig } from "./handlers/tokens.js";
+export { Logger, ComponentConfig, ComponentInstances } from "./handlers/tokens.js";
+// Explicit injection tokens, for classes compiled without emitDecoratorMetadata or with type-only imports.
+export { inject as Inject, inject } from "tsyringe";
 export { IncomingStanza, IncomingMessage, IncomingPresence, IncomingIq, type MessageReply } from "./dispatch/incoming.js";
-export { Sender, type Transport } from "./dispatch/sender.js";
-export { AnnexError } from "./dispatch/errors.js";
+export { Sender } from "./dispatch/sender.js";
+export type { DispatchHooks } from "./dispatch/dispatcher.js";
+export { AnnexError, ErrorCode, CATALOGUE, errorTableMarkdown, type CatalogueEntry } from "./errors.js";
+export { Pipeline, type Middleware, type Next, type Passage, type Direction, type StanzaSink } from "./pipeline/pipeline.js";
+export type { Link, LinkEvents } from "./connection/port.js";
+export { LinkSupervisor, type SupervisorOptions } from "./connection/supervisor.js";
+export { bindLink, type Binding, type BindOptions } from "./runtime/bind.js";
+export {
+  BUILTIN_PLUGINS,
+  discoPlugin,
+  pingPlugin,
+  versionPlugin,
+  timePlugin,
+  presenceSubscription,
+  PresenceRoster,
+  rateLimit,
+  rateLimited,
+  RateLimits,
+  TokenBuckets,
+  type Rate,
+  type RateLimitOptions,
+  type PresenceSubscriptionOptions,
+} from "./plugins/index.js";
 export { StanzaError, ERROR_CONDITIONS, type ErrorCondition, type ErrorType, type StanzaErrorOptions } from "./stanza/errors.js";
 export { xml, parseXml, Element, type XmlChild } from "./stanza/xml.js";
 export { parseJid, tryParseJid, JID, JidError } from "./stanza/jid.js";
 export { NS } from "./stanza/namespaces.js";
-export type { DiscoInfoResult, DiscoItem } from "./builtins/index.js";
+export type { DiscoInfoResult, DiscoItem } from "./plugins/index.js";
 export type { OnStart, OnStop, OnOnline, OnOffline } from "./runtime/lifecycle.js";
 export { ComponentHost, type HostOptions } from "./runtime/host.js";
 export { Runner, type RunnerOptions, type RunningComponent } from "./runtime/runner.js";
@@ -26,7 +50,7 @@ export { FatalLinkError, type LinkState, type LinkStats } from "./connection/sup
 export type { HealthReport } from "./ops/http.js";
 export type { Route } from "./handlers/registry.js";
 export { Metrics } from "./ops/metrics.js";
-export { stanzaForLog } from "./ops/logger.js";
+export { stanzaForLog } from "./stanza/log.js";
 export { ANNEX_VERSION } from "./version.js";
 export { buildForm, parseForm, formValues, formType, parseBoolean, type DataForm, type FormField, type FieldType, type FormType } from "./stanza/forms.js";
 export { parseRsm, buildRsm, buildRsmRequest, NS_RSM, type RsmRequest, type RsmResult } from "./stanza/rsm.js";

@@ -1,4 +1,4 @@
-import { ComponentConfig, Handlers, HostedComponents, Logger, NS, type OnStart, type OnStop, Sender, xml } from "annex";
+import { ComponentConfig, HostedComponents, Logger, NS, type OnStart, type OnStop, Sender, Service, xml } from "annex";
 import { crawl } from "./crawler.js";
 import { DiscoClient } from "./disco-client.js";
 import { defaultServers, type DirectorySettings } from "./options.js";
@@ -6,9 +6,9 @@ import { diffSnapshots, hasChanges, type Snapshot, unreachable } from "./snapsho
 
 /**
  * The directory's crawl results, refreshed on a timer (started in onStart, cleared in onStop) and on demand.
- * One instance per directory (a handler class, so the component's container holds exactly one).
+ * One instance per directory (a service, so the component's container holds exactly one).
  */
-@Handlers()
+@Service()
 export class DirectoryCache implements OnStart, OnStop {
   readonly settings: DirectorySettings;
   readonly servers: string[];

@@ -1,4 +1,4 @@
-import { Component } from "annex";
+import { Component, presenceSubscription } from "annex";
 import { DirectoryBrowse } from "./browse.js";
 import { DirectoryCache } from "./cache.js";
 import { DirectoryChat } from "./chat.js";
@@ -12,7 +12,10 @@ import { DirectoryOptions } from "./options.js";
  */
 @Component({
   identity: { category: "component", type: "generic", name: "Service directory" },
-  handlers: [DirectoryCache, DirectoryBrowse, DirectoryChat, DirectoryCommands],
+  handlers: [DirectoryBrowse, DirectoryChat, DirectoryCommands],
+  providers: [DirectoryCache],
+  // A chat bot people add to their roster: answer the subscription so it does not stay pending.
+  plugins: [presenceSubscription()],
   options: DirectoryOptions,
 })
 export class Directory {}

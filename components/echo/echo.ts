@@ -1,10 +1,13 @@
-import { Component, type IncomingMessage, type IncomingPresence, Logger, Message, Presence } from "annex";
+import { Component, type IncomingMessage, Logger, Message, presenceSubscription } from "annex";
 
 /**
- * Echoes chat and normal messages back to their sender, and accepts presence subscriptions
- * so it shows online in a roster (the book's chapter 7 component, done right).
+ * Echoes chat and normal messages back to their sender, and accepts presence subscriptions (the
+ * presence-subscription plugin) so it shows online in a roster (the book's chapter 7 component, done right).
  */
-@Component({ identity: { category: "component", type: "generic", name: "Echo" } })
+@Component({
+  identity: { category: "component", type: "generic", name: "Echo" },
+  plugins: [presenceSubscription()],
+})
 export class Echo {
   constructor(private readonly log: Logger) {}
 
@@ -13,24 +16,5 @@ export class Echo {
   echo(msg: IncomingMessage) {
     this.log.debug({ from: msg.from.toString() }, "echo");
     return msg.reply({ body: msg.body });
-  }
-
-  // RFC 6121 §3.1.3: approve the request, then tell the new subscriber we are available.
-  @Presence({ type: "subscribe" })
-  subscribe(presence: IncomingPresence) {
-    return [presence.reply("subscribed"), presence.reply()];
-  }
-
-  // RFC 6121 §3.3.3: an unsubscribe is acknowledged with unsubscribed.
-  @Presence({ type: "unsubscribe" })
-  unsubscribe(presence: IncomingPresence) {
-    return presence.reply("unsubscribed");
-  }
-
-  // RFC 6121 §4.3.2: a probe is answered with our current presence. While running that is available;
-  // once stopping, the dispatcher takes no more stanzas and shutdown sends unavailable to everyone told available.
-  @Presence({ type: "probe" })
-  probe(presence: IncomingPresence) {
-    return presence.reply();
   }
 }

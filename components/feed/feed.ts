@@ -7,13 +7,15 @@ import {
   DiscoItems,
   type Element,
   type IncomingIq,
+  Inject,
   Iq,
   parseRsm,
+  presenceSubscription,
+  rateLimit,
   StanzaError,
   tryParseJid,
   xml,
 } from "annex";
-import { inject } from "tsyringe";
 import { FeedOptionsSchema } from "./options.js";
 import { FeedPresence } from "./presence.js";
 import { errors, feature, NS_PUBSUB, NS_PUBSUB_OWNER } from "./pubsub/errors.js";
@@ -60,11 +62,13 @@ const UNSUPPORTED: Record<string, [feature: string, what: string]> = {
 @Component({
   identity: { category: "pubsub", type: "service", name: "Annex feed" },
   features: [...FEED_FEATURES, "http://jabber.org/protocol/rsm"],
-  handlers: [FeedService, FeedPresence],
+  handlers: [FeedPresence],
+  providers: [FeedService],
+  plugins: [presenceSubscription(), rateLimit()],
   options: FeedOptionsSchema,
 })
 export class Feed {
-  constructor(@inject(FeedService) private readonly feed: FeedService) {}
+  constructor(@Inject(FeedService) private readonly feed: FeedService) {}
 
   // XEP-0060 §5.6, §6.5: subscriptions and items retrieval.
   @Iq({ type: "get", child: "pubsub", xmlns: NS_PUBSUB })

@@ -1,15 +1,14 @@
-import { Handlers, type IncomingPresence, Presence } from "annex";
-import { inject } from "tsyringe";
+import { Handlers, type IncomingPresence, Inject, Presence } from "annex";
 import { FeedService } from "./service.js";
 
 /**
  * Presence to the feed: directed presence marks a subscriber as online (its subscriptions are then
- * temporary, XEP-0060 §12.4) and its unavailable ends them; a presence subscription to the feed grants
- * the "presence" access model (XEP-0060 §4.5).
+ * temporary, XEP-0060 §12.4) and its unavailable ends them. Presence subscriptions to the feed (which grant
+ * the "presence" access model) are answered by the presence-subscription plugin.
  */
 @Handlers()
 export class FeedPresence {
-  constructor(@inject(FeedService) private readonly feed: FeedService) {}
+  constructor(@Inject(FeedService) private readonly feed: FeedService) {}
 
   // RFC 6121 §4.6: directed available presence.
   @Presence({ type: "available" })
@@ -24,25 +23,5 @@ export class FeedPresence {
     this.feed.present.delete(full);
     const ended = this.feed.endTemporary(full);
     if (ended > 0) presence.log.info({ ended }, "temporary subscriptions ended");
-  }
-
-  // RFC 6121 §3.1.3: approve, then say we are available.
-  @Presence({ type: "subscribe" })
-  subscribe(presence: IncomingPresence) {
-    this.feed.presenceSubscribers.add(presence.from.bare().toString());
-    return [presence.reply("subscribed"), presence.reply()];
-  }
-
-  // RFC 6121 §3.3.3
-  @Presence({ type: "unsubscribe" })
-  unsubscribe(presence: IncomingPresence) {
-    this.feed.presenceSubscribers.delete(presence.from.bare().toString());
-    return presence.reply("unsubscribed");
-  }
-
-  // RFC 6121 §4.3.2
-  @Presence({ type: "probe" })
-  probe(presence: IncomingPresence) {
-    return presence.reply();
   }
 }

@@ -1,8 +1,7 @@
-import { ComponentConfig, type Element, Handlers, type JID, Logger, Metrics, type OnStart, type OnStop, parseJid, parseXml, Sender, xml } from "annex";
+import { ComponentConfig, type Element, Inject, type JID, Logger, Metrics, type OnStart, type OnStop, parseJid, parseXml, PresenceRoster, RateLimits, Sender, Service, xml } from "annex";
 import { Notifier } from "./notifier.js";
 import { type FeedOptions, type NodeOptions, NodeOptionsSchema } from "./options.js";
 import { errors, NS_PUBSUB_EVENT } from "./pubsub/errors.js";
-import { RateLimiter } from "./rate.js";
 import { Mirror } from "./sources/mirror.js";
 import { startSources, type RunningSource } from "./sources/index.js";
 import { describeStorage, openStore } from "./store/open.js";
@@ -28,7 +27,7 @@ export interface PublishRequest {
  * The feed's state and rules, shared by its XMPP handlers, presence tracking and sources:
  * nodes from the config, the store, subscriptions, notifications and retention.
  */
-@Handlers()
+@Service()
 export class FeedService implements OnStart, OnStop {
   readonly nodes = new Map<string, NodeOptions>();
   readonly notifier: Notifier;
@@ -37,9 +36,6 @@ export class FeedService implements OnStart, OnStop {
   private readonly subs = new Map<string, Map<string, Subscription>>();
   /** Full JIDs that sent us directed available presence (RFC 6121 §4.6). */
   readonly present = new Set<string>();
-  /** Bare JIDs with a presence subscription to the feed (for the presence access model). */
-  readonly presenceSubscribers = new Set<string>();
-  private readonly rate = new RateLimiter();
   private sweep?: NodeJS.Timeout;
   private sources: RunningSource[] = [];
   mirror?: Mirror;
@@ -52,6 +48,9 @@ export class FeedService implements OnStart, OnStop {
     readonly config: ComponentConfig<FeedOptions>,
     readonly sender: Sender,
     metrics: Metrics,
+    /** Who has a presence subscription to the feed (the presence-subscription plugin's roster): the presence access model. */
+    @Inject(PresenceRoster) private readonly roster: PresenceRoster,
+    @Inject(RateLimits) private readonly limits: RateLimits,
   ) {
     this.meters = {
       published: metrics.counter("feed_items_published_total", "Items published (and committed), by node", ["node"]),
@@ -140,7 +139,7 @@ export class FeedService implements OnStart, OnStop {
     if (this.isPublisher(node, jid)) return;
     const bare = jid.bare().toString();
     if (node.access === "whitelist" && !node.whitelist.some((w) => w === bare || w === jid.toString())) throw errors.closedNode(node.name);
-    if (node.access === "presence" && !this.presenceSubscribers.has(bare)) throw errors.presenceRequired(node.name);
+    if (node.access === "presence" && !this.roster.has(bare)) throw errors.presenceRequired(node.name);
   }
 
   /** Gauges for /metrics, refreshed every second (and readable in tests). */
@@ -214,7 +213,7 @@ export class FeedService implements OnStart, OnStop {
     const node = this.node(nodeName, "publish");
     const payload = request.payload.toString();
     if (Buffer.byteLength(payload) > this.options.maxPayloadBytes) throw errors.payloadTooBig(Buffer.byteLength(payload), this.options.maxPayloadBytes);
-    if (!this.rate.take(nodeName, node.rate)) throw errors.rateLimited(nodeName);
+    if (node.rate && !this.limits.limit(`publish ${nodeName}`, node.rate).take(nodeName)) throw errors.rateLimited(nodeName);
     let item: FeedItem;
     if (node.persistItems) {
       const store = await this.ready();

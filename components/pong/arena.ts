@@ -1,9 +1,9 @@
 import { randomBytes, randomInt } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { type Element, StanzaError } from "annex";
+import { type Element, StanzaError, TokenBuckets } from "annex";
 import { Bot } from "./bot.js";
 import { Game, type GameEvent, type GameSettings, type LogEntry } from "./game.js";
-import { type DropCounters, noDrops, TokenBuckets } from "./limits.js";
+import { type DropCounters, noDrops } from "./limits.js";
 import type { PongOptions } from "./options.js";
 import { BOOK_FIELD, clamp, pacedPhysics, type Side } from "./physics.js";
 import { type Protocol, bookPayload, compact, gameMessage, px } from "./protocol.js";
@@ -66,6 +66,8 @@ export interface ArenaDeps {
   /** Told when the arena needs ticks (a room or a waiting player) and when it does not. */
   onActivity?: (active: boolean) => void;
   clock?: Clock;
+  /** The per-sender input budget; default a bucket set of its own at options.inputRateHz / inputBurst. */
+  inputLimit?: TokenBuckets;
 }
 
 const realClock: Clock = { now: () => performance.now() };
@@ -96,7 +98,7 @@ export class Arena {
   constructor(private readonly deps: ArenaDeps) {
     const o = deps.options;
     this.clock = deps.clock ?? realClock;
-    this.buckets = new TokenBuckets(o.inputRateHz, o.inputBurst, this.clock);
+    this.buckets = deps.inputLimit ?? new TokenBuckets({ perSecond: o.inputRateHz, burst: o.inputBurst }, () => this.clock.now());
     this.sendEvery = Math.max(1, Math.round(o.tickHz / o.snapshotHz));
     this.graceTicks = Math.round(o.graceSeconds * o.tickHz);
   }
@@ -111,7 +113,7 @@ export class Arena {
 
   /** False when `jid` has used up its stanza budget; the caller drops the stanza. */
   allow(jid: string): boolean {
-    if (this.buckets.allow(jid)) return true;
+    if (this.buckets.take(jid)) return true;
     this.drops.rateLimited++;
     return false;
   }

@@ -1,11 +1,15 @@
 import { Component, ComponentConfig, DiscoInfo, DiscoItems, type DiscoInfoResult, type DiscoItem, type Element, type IncomingIq, type IncomingMessage,
-  type IncomingPresence, Iq, Logger, Message, Metrics, type OnOffline, type OnStart, type OnStop, Presence, Sender, StanzaError, xml } from "annex";
+  type IncomingPresence, Guard, type GuardFn, Inject, Iq, Logger, Message, Metrics, type OnOffline, type OnStart, type OnStop, Presence, rateLimit, RateLimits,
+  Sender, StanzaError, xml } from "annex";
 import { Arena, type GameResult } from "./arena.js";
 import { Leaderboard } from "./leaderboard.js";
 import { type PongOptions, PongOptionsSchema } from "./options.js";
 import { BOOK_NS, bookAction, bookPaddleY, COMPACT_NS, type Protocol } from "./protocol.js";
 import { publishResult } from "./results-feed.js";
 import { sharedScheduler, takeSummary } from "./scheduler.js";
+
+/** The game handlers' guard: a stanza too large is refused with policy-violation, one over budget is dropped. */
+const admitGameStanza: GuardFn<IncomingMessage> = (msg, { instance }) => (instance as Pong).admit(msg);
 
 /**
  * The authoritative Pong server (Practical XMPP ch. 9, done properly): many rooms stepped by the process's
@@ -16,6 +20,7 @@ import { sharedScheduler, takeSummary } from "./scheduler.js";
   identity: { category: "component", type: "generic", name: "Pong" },
   features: [BOOK_NS, COMPACT_NS],
   options: PongOptionsSchema,
+  plugins: [rateLimit()],
 })
 export class Pong implements OnStart, OnStop, OnOffline {
   readonly arena: Arena;
@@ -33,6 +38,7 @@ export class Pong implements OnStart, OnStop, OnOffline {
     private readonly config: ComponentConfig<PongOptions>,
     private readonly sender: Sender,
     private readonly metrics: Metrics,
+    @Inject(RateLimits) limits: RateLimits,
   ) {
     this.gauges = {
       rooms: metrics.gauge("pong_rooms", "Games running"),
@@ -47,6 +53,8 @@ export class Pong implements OnStart, OnStop, OnOffline {
     this.arena = new Arena({
       domain: config.domain,
       options: config.options,
+      // The game stanzas' budget per sender (gameloop.md §d6); `plugins.rate-limit.limits.input` in the config overrides it.
+      inputLimit: limits.limit("input", { perSecond: config.options.inputRateHz, burst: config.options.inputBurst }),
       send: (stanza) => void this.sender.send(stanza).catch((err: unknown) => this.log.debug({ err }, "game stanza not sent")),
       onResult: (result) => this.finished(result),
       onActivity: (active) => this.setTicking(active),
@@ -86,8 +94,8 @@ export class Pong implements OnStart, OnStop, OnOffline {
   // --- the book's protocol: <pong xmlns='xmpp:game:pong'><action>…</action>…</pong>, any message type ---
 
   @Message({ child: "pong", xmlns: BOOK_NS })
+  @Guard(admitGameStanza)
   book(msg: IncomingMessage): void {
-    if (!this.admit(msg)) return;
     const pong = msg.element.getChild("pong", BOOK_NS)!;
     const { full, bare } = this.who(msg);
     const action = bookAction(pong);
@@ -108,8 +116,8 @@ export class Pong implements OnStart, OnStop, OnOffline {
   // --- the compact protocol (PROTOCOL.md) ---
 
   @Message({ child: "join", xmlns: COMPACT_NS })
+  @Guard(admitGameStanza)
   join(msg: IncomingMessage): void {
-    if (!this.admit(msg)) return;
     const { full, bare } = this.who(msg);
     const el = msg.element.getChild("join", COMPACT_NS)!;
     const opponent = el.attrs.opponent as string | undefined;
@@ -119,21 +127,21 @@ export class Pong implements OnStart, OnStop, OnOffline {
   }
 
   @Message({ child: "in", xmlns: COMPACT_NS })
+  @Guard(admitGameStanza)
   input(msg: IncomingMessage): void {
-    if (!this.admit(msg)) return;
     const el = msg.element.getChild("in", COMPACT_NS)!;
     this.arena.input(msg.from.toString(), el.attrs.y as string | undefined, el.attrs.seq as string | undefined, "compact");
   }
 
   @Message({ child: "spectate", xmlns: COMPACT_NS })
+  @Guard(admitGameStanza)
   spectate(msg: IncomingMessage): void {
-    if (!this.admit(msg)) return;
     this.arena.spectate(msg.from.toString(), (msg.element.getChild("spectate", COMPACT_NS)!.attrs.r as string | undefined) ?? "", "compact");
   }
 
   @Message({ child: "leave", xmlns: COMPACT_NS })
+  @Guard(admitGameStanza)
   leave(msg: IncomingMessage): void {
-    if (!this.admit(msg)) return;
     this.arena.leave(msg.from.toString());
   }
 
@@ -188,8 +196,8 @@ export class Pong implements OnStart, OnStop, OnOffline {
     return { identities: [{ category: "component", type: "generic", name }], features: [BOOK_NS, COMPACT_NS] };
   }
 
-  /** Size cap, then the sender's token bucket; false = drop silently (over budget). */
-  private admit(msg: IncomingMessage): boolean {
+  /** Size cap, then the sender's token bucket; false = drop silently (over budget). The game handlers' guard. */
+  admit(msg: IncomingMessage): boolean {
     const bytes = Buffer.byteLength(msg.element.toString());
     if (bytes > this.config.options.maxStanzaBytes) {
       this.arena.drops.oversized++;

@@ -1,9 +1,13 @@
+import { pino } from "pino";
 import { type LoadedConfig, resolveSecret } from "../config/load.js";
-import { classifyFailure } from "../connection/classify.js";
-import { ComponentLink } from "../connection/link.js";
+import { LinkSupervisor } from "../connection/supervisor.js";
+import { ErrorCode, FatalLinkError } from "../errors.js";
+import { Component } from "../handlers/decorators.js";
 import { isListening } from "../ops/net.js";
+import { bindLink } from "../runtime/bind.js";
+import { ComponentHost } from "../runtime/host.js";
 import { NS } from "../stanza/namespaces.js";
-import { type Element, xml } from "../stanza/xml.js";
+import { xml } from "../stanza/xml.js";
 import { type CliIo, EXIT } from "./io.js";
 
 interface Check {
@@ -11,6 +15,10 @@ interface Check {
   what: string;
   fix?: string;
 }
+
+/** What doctor connects as: a component with no routes and no built-ins, only there to send requests. */
+@Component({ identity: { category: "component", type: "generic", name: "annex doctor" } })
+class DoctorProbe {}
 
 /**
  * `annex doctor`: for each component, is the server reachable, does the handshake pass, and does
@@ -45,23 +53,25 @@ async function checkComponent(config: LoadedConfig, index: number, service: stri
   } catch (err) {
     return [{ ok: false, what: "the secret could not be read", fix: (err as Error).message }];
   }
-  const link = new ComponentLink({ service, domain: entry.domain, secret, timeoutMs: config.server.timeoutMs });
-  let failure: unknown;
-  link.on("error", (err: unknown) => {
-    failure ??= err;
-  });
+  const log = pino({ level: "silent" });
+  // One attempt, no keepalive: the same link and binding as `annex run`, so requests are matched on id and sender.
+  const link = new LinkSupervisor({ host: config.server.host, port: config.server.port, domain: entry.domain, secret, log, timeoutMs: config.server.timeoutMs, keepalive: false, once: true });
+  const host = new ComponentHost({ component: DoctorProbe, domain: entry.domain, log, builtins: { disco: false, ping: false, version: false, time: false }, iqTimeoutMs: config.server.timeoutMs });
+  const binding = bindLink(host, link);
   try {
     await link.start();
   } catch (err) {
-    link.socket?.destroy();
-    const c = classifyFailure(failure ?? err, entry.domain, service);
+    binding.unbind();
+    await link.stop();
+    if (!(err instanceof FatalLinkError) || err.code !== ErrorCode.LinkFatal) throw err;
+    const c = err.failure;
     if (c.kind === "conflict") return [{ ok: true, what: `the handshake is accepted, but another connection holds ${entry.domain} (is Annex already running? then this is fine)` }];
     return [{ ok: false, what: `the handshake failed (${c.condition})`, fix: c.advice }];
   }
   const checks: Check[] = [{ ok: true, what: "the handshake is accepted (secret and Component line match)" }];
   const serverDomain = entry.domain.split(".").slice(1).join(".");
   try {
-    const items = await ask(link, xml("iq", { type: "get", id: "doctor-items", from: entry.domain, to: serverDomain }, xml("query", { xmlns: NS.discoItems })), config.server.timeoutMs);
+    const items = await host.sender.request(xml("iq", { type: "get", to: serverDomain }, xml("query", { xmlns: NS.discoItems })), { timeoutMs: config.server.timeoutMs });
     const listed = items.getChild("query")?.getChildren("item").some((i) => i.attrs.jid === entry.domain);
     checks.push(
       listed
@@ -71,24 +81,8 @@ async function checkComponent(config: LoadedConfig, index: number, service: stri
   } catch (err) {
     checks.push({ ok: false, what: `${serverDomain} did not answer disco#items (${(err as Error).message})`, fix: `check that ${serverDomain} is a VirtualHost of this server with mod_disco enabled` });
   }
+  await host.stop({ drainMs: 0 });
+  binding.unbind();
   await link.stop().catch(() => undefined);
   return checks;
-}
-
-function ask(link: ComponentLink, iq: Element, timeoutMs: number): Promise<Element> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      link.off("stanza", onStanza);
-      reject(new Error(`no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onStanza = (el: Element) => {
-      if (el.attrs.id !== iq.attrs.id) return;
-      clearTimeout(timer);
-      link.off("stanza", onStanza);
-      if (el.attrs.type === "result") resolve(el);
-      else reject(new Error(el.getChild("error")?.getChildElements()[0]?.name ?? "error"));
-    };
-    link.on("stanza", onStanza);
-    link.send(iq).catch(reject);
-  });
 }

@@ -1,4 +1,4 @@
-import type { FatalLinkError } from "../connection/supervisor.js";
+import { ErrorCode, type FatalLinkError } from "../errors.js";
 import type { LoadedConfig } from "../config/load.js";
 import { createLogger } from "../ops/logger.js";
 import type { Catalogue } from "../runtime/catalogue.js";
@@ -47,7 +47,7 @@ export async function runComponents(config: LoadedConfig, catalogue: Catalogue, 
     () => new Promise<number>(() => undefined),
     (err: unknown) => {
       // Fatal link errors are reported above; anything else (e.g. the metrics port is taken) ends here.
-      if ((err as { code?: string }).code === "ANNEX_ERR_LINK_FATAL") return new Promise<number>(() => undefined);
+      if ((err as { code?: string }).code === ErrorCode.LinkFatal) return new Promise<number>(() => undefined);
       io.err(`annex: ${(err as Error).message}`);
       return runner.stop({ drainMs: 0 }).then(() => EXIT.failure);
     },

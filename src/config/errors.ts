@@ -1,13 +1,6 @@
 import type { core } from "zod";
 
-/** A configuration problem: one line per bad field, naming the field, what was expected and what was found. */
-export class ConfigError extends Error {
-  readonly code = "ANNEX_ERR_CONFIG";
-  constructor(readonly lines: string[]) {
-    super(lines.join("\n"));
-    this.name = "ConfigError";
-  }
-}
+export { ConfigError } from "../errors.js";
 
 type Path = readonly PropertyKey[];
 

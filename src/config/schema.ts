@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { BUILTIN_NAMES } from "../plugins/index.js";
 
 // One schema for the config file. Its keys are documented in the README.
 
@@ -19,7 +20,10 @@ export const ComponentEntrySchema = z
     secretFile: z.string().min(1).optional(),
     secretEnv: z.string().min(1).optional(),
     options: z.record(z.string(), z.unknown()).default({}),
-    builtins: z.strictObject({ disco: z.boolean(), ping: z.boolean(), version: z.boolean(), time: z.boolean() }).partial().default({}),
+    /** Built-in plugins switched off by name; the keys come from the plugin list, so they cannot drift. */
+    builtins: z.strictObject(Object.fromEntries(BUILTIN_NAMES.map((name) => [name, z.boolean()])) as Record<string, z.ZodBoolean>).partial().default({}),
+    /** Options of the component's plugins by plugin name; each plugin's own schema checks its object. */
+    plugins: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
     /** Handlers running at once; further stanzas wait in a queue. */
     maxInFlight: z.int().min(1).default(64),
     /** Stanzas waiting for a handler; beyond, IQ requests get a wait-type resource-constraint and others are dropped (counted). */

@@ -1,13 +1,6 @@
-/** What the supervisor does after a failed or dropped connection. */
-export type FailureClass = "fatal" | "conflict" | "retry";
+import type { ClassifiedFailure } from "../errors.js";
 
-export interface ClassifiedFailure {
-  kind: FailureClass;
-  /** The stream error condition (RFC 6120 §4.9.3) or the socket error code. */
-  condition: string;
-  /** One line for the admin: what is wrong and what to check. */
-  advice: string;
-}
+export type { ClassifiedFailure, FailureClass } from "../errors.js";
 
 /** Classifies an error from a connection attempt; the secret is never part of the message. */
 export function classifyFailure(err: unknown, domain: string, service: string): ClassifiedFailure {

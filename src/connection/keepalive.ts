@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { xml, type Element } from "../stanza/xml.js";
 import { NS } from "../stanza/namespaces.js";
+import type { Middleware } from "../pipeline/pipeline.js";
 
 export interface KeepaliveOptions {
   /** Probe after this long without input. */
@@ -49,10 +50,6 @@ export class Keepalive {
     this.probeSentAt = undefined;
   }
 
-  /** True for our own probe coming back; the caller swallows it instead of dispatching it. */
-  isOwnProbe(stanza: Element): boolean {
-    return stanza.name === "iq" && typeof stanza.attrs.id === "string" && stanza.attrs.id.startsWith(ID_PREFIX) && stanza.attrs.from === this.domain;
-  }
 
   private check(): void {
     const now = Date.now();
@@ -69,4 +66,17 @@ export class Keepalive {
     const probe = xml("iq", { type: "get", id: `${ID_PREFIX}${randomUUID()}`, from: this.domain, to: this.domain }, xml("ping", { xmlns: NS.ping }));
     this.send(probe).catch(() => undefined);
   }
+}
+
+/** True for the answer to one of our own probes (an IQ from our domain with the probe's id prefix). */
+export function isKeepaliveProbe(stanza: Element, domain: string): boolean {
+  return stanza.name === "iq" && typeof stanza.attrs.id === "string" && stanza.attrs.id.startsWith(ID_PREFIX) && stanza.attrs.from === domain;
+}
+
+/**
+ * Inbound middleware: our probes (and their answers) come back through the server, and are proof of life
+ * already counted by sawInput(); they end here instead of reaching dispatch.
+ */
+export function keepaliveFilter(domain: string): Middleware {
+  return (passage, next) => (isKeepaliveProbe(passage.stanza, domain) ? undefined : next());
 }

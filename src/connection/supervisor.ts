@@ -1,14 +1,16 @@
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
-import { errors } from "../dispatch/errors.js";
-import type { Transport } from "../dispatch/sender.js";
+import { errors, FatalLinkError } from "../errors.js";
+import type { Middleware } from "../pipeline/pipeline.js";
 import type { Element } from "../stanza/xml.js";
 import { Backoff } from "./backoff.js";
-import { type ClassifiedFailure, classifyFailure } from "./classify.js";
-import { Keepalive, type KeepaliveOptions, DEFAULT_KEEPALIVE } from "./keepalive.js";
-import { ComponentLink, type LinkCounters } from "./link.js";
+import { classifyFailure } from "./classify.js";
+import { Keepalive, type KeepaliveOptions, DEFAULT_KEEPALIVE, keepaliveFilter } from "./keepalive.js";
+import type { Link, LinkState } from "./port.js";
+import { TcpTransport, type TransportCounters } from "./transport.js";
 
-export type LinkState = "idle" | "connecting" | "online" | "backing-off" | "stopped" | "failed";
+export type { LinkState };
+export { FatalLinkError };
 
 export interface SupervisorOptions {
   host: string;
@@ -26,38 +28,36 @@ export interface SupervisorOptions {
   keepalive?: KeepaliveOptions | false;
   maxStanzaBytes?: number;
   maxQueueBytes?: number;
+  /**
+   * One attempt, no reconnection: any failure (classified as usual) rejects start() with a
+   * FatalLinkError. For probes such as `annex doctor`.
+   */
+  once?: boolean;
 }
 
-export interface LinkStats extends LinkCounters {
+export interface LinkStats extends TransportCounters {
   state: LinkState;
   reconnects: number;
   lastError: string | undefined;
   queuedBytes: number;
 }
 
-export class FatalLinkError extends Error {
-  readonly code = "ANNEX_ERR_LINK_FATAL";
-  constructor(readonly failure: ClassifiedFailure) {
-    super(failure.advice);
-    this.name = "FatalLinkError";
-  }
-}
-
 /**
- * Keeps one component connected: a fresh ComponentLink per attempt (so the host is resolved again),
- * classified failures (fatal / conflict / retry) and jittered exponential backoff.
- * Emits "stanza" (Element), "state" (LinkState), "online", "offline" (reason) and "fatal" (FatalLinkError).
+ * The TCP implementation of the Link port: keeps one component connected with a fresh TcpTransport per
+ * attempt (so the host name is resolved again), classified failures (fatal / conflict / retry) and jittered
+ * exponential backoff. Emits the LinkEvents; its keepalive filter is middleware for the bound host.
  */
-export class LinkSupervisor extends EventEmitter implements Transport {
+export class LinkSupervisor extends EventEmitter implements Link {
   state: LinkState = "idle";
   reconnects = 0;
   lastError: string | undefined;
-  private link: ComponentLink | undefined;
+  readonly middleware: { inbound: Middleware[] };
+  private link: TcpTransport | undefined;
   private timer: NodeJS.Timeout | undefined;
   private onlineSince = 0;
   private keepalive: Keepalive | undefined;
   /** Counters of links that are gone, so stats cover the process's life. */
-  private readonly past: LinkCounters = { bytesIn: 0, bytesOut: 0, stanzasIn: 0, stanzasOut: 0 };
+  private readonly past: TransportCounters = { bytesIn: 0, bytesOut: 0 };
   private readonly backoff: Backoff;
   private readonly log: Logger;
 
@@ -65,6 +65,11 @@ export class LinkSupervisor extends EventEmitter implements Transport {
     super();
     this.log = options.log;
     this.backoff = new Backoff({ initialMs: options.backoff?.initialMs ?? 250, maxMs: options.backoff?.maxMs ?? 30_000 });
+    this.middleware = { inbound: [keepaliveFilter(options.domain)] };
+  }
+
+  get domain(): string {
+    return this.options.domain;
   }
 
   get service(): string {
@@ -90,7 +95,7 @@ export class LinkSupervisor extends EventEmitter implements Transport {
   }
 
   stats(): LinkStats {
-    const live = this.link?.counters ?? { bytesIn: 0, bytesOut: 0, stanzasIn: 0, stanzasOut: 0 };
+    const live = this.link?.counters ?? { bytesIn: 0, bytesOut: 0 };
     return {
       state: this.state,
       reconnects: this.reconnects,
@@ -98,8 +103,6 @@ export class LinkSupervisor extends EventEmitter implements Transport {
       queuedBytes: this.link?.queuedBytes ?? 0,
       bytesIn: this.past.bytesIn + live.bytesIn,
       bytesOut: this.past.bytesOut + live.bytesOut,
-      stanzasIn: this.past.stanzasIn + live.stanzasIn,
-      stanzasOut: this.past.stanzasOut + live.stanzasOut,
     };
   }
 
@@ -129,17 +132,14 @@ export class LinkSupervisor extends EventEmitter implements Transport {
     if (this.state === "stopped" || this.state === "failed") return;
     this.setState("connecting");
     const { domain, secret, timeoutMs, maxStanzaBytes, maxQueueBytes } = this.options;
-    const link = new ComponentLink({ service: this.service, domain, secret, timeoutMs, maxStanzaBytes, maxQueueBytes });
+    const link = new TcpTransport({ service: this.service, domain, secret, timeoutMs, maxStanzaBytes, maxQueueBytes });
     this.link = link;
     let failure: unknown;
     link.on("error", (err: unknown) => {
       failure ??= err;
     });
     link.on("input", () => this.keepalive?.sawInput());
-    link.on("stanza", (el: Element) => {
-      if (this.keepalive?.isOwnProbe(el)) return;
-      this.emit("stanza", el);
-    });
+    link.on("stanza", (el: Element) => this.emit("stanza", el));
     link.on("disconnect", () => {
       if (this.link === link && this.state === "online") this.dropped(failure ?? new Error("connection closed"));
     });
@@ -161,7 +161,7 @@ export class LinkSupervisor extends EventEmitter implements Transport {
     this.emit("online");
   }
 
-  private startKeepalive(link: ComponentLink): void {
+  private startKeepalive(link: TcpTransport): void {
     const options = this.options.keepalive ?? DEFAULT_KEEPALIVE;
     if (options === false) return;
     this.keepalive?.stop();
@@ -175,8 +175,8 @@ export class LinkSupervisor extends EventEmitter implements Transport {
   }
 
   /** Forgets the current link, keeping its counters. */
-  private retire(link: ComponentLink): void {
-    for (const key of Object.keys(this.past) as (keyof LinkCounters)[]) this.past[key] += link.counters[key];
+  private retire(link: TcpTransport): void {
+    for (const key of Object.keys(this.past) as (keyof TransportCounters)[]) this.past[key] += link.counters[key];
     if (this.link === link) this.link = undefined;
   }
 
@@ -192,7 +192,7 @@ export class LinkSupervisor extends EventEmitter implements Transport {
     if (this.state === "stopped") return;
     const failure = classifyFailure(err, this.options.domain, this.service);
     this.lastError = failure.condition;
-    if (failure.kind === "fatal") {
+    if (failure.kind === "fatal" || this.options.once) {
       this.setState("failed");
       this.log.error({ condition: failure.condition }, failure.advice);
       this.emit("fatal", new FatalLinkError(failure));

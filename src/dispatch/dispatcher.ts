@@ -1,19 +1,22 @@
 import { AsyncResource } from "node:async_hooks";
+import { errors } from "../errors.js";
 import type { HandlerRegistry, Route } from "../handlers/registry.js";
-import type { HandlerClass } from "../handlers/metadata.js";
+import type { Guard, GuardContext, HandlerClass } from "../handlers/metadata.js";
 import type { ComponentConfig, Logger } from "../handlers/tokens.js";
 import { StanzaError } from "../stanza/errors.js";
 import { parseJid, tryParseJid } from "../stanza/jid.js";
+import { stanzaForLog } from "../stanza/log.js";
 import { type Element, xml } from "../stanza/xml.js";
 import { type Incoming, IncomingIq, IncomingMessage, IncomingPresence, type StanzaContext } from "./incoming.js";
 import type { IqCaller } from "./iq-caller.js";
 import type { Sender } from "./sender.js";
-import { stanzaForLog } from "../ops/logger.js";
 
 export interface DispatcherDeps {
   registry: HandlerRegistry;
   /** Returns the (container-made) instance of a handler class. */
   instanceOf: (cls: HandlerClass) => object;
+  /** Resolves a token from the component's container (for guards). */
+  resolve: GuardContext["resolve"];
   sender: Sender;
   iqCaller: IqCaller;
   config: ComponentConfig;
@@ -22,13 +25,15 @@ export interface DispatcherDeps {
   maxInFlight?: number;
   /** Stanzas allowed to wait for a handler slot (default 1024); beyond, IQ requests get resource-constraint. */
   maxQueued?: number;
-  /** Told about every handler run and every error sent (metrics). */
-  observer?: DispatchObserver;
+  /** Told about every handler run, guard refusal and overload (metrics). */
+  hooks?: DispatchHooks;
 }
 
-export interface DispatchObserver {
-  handled?(route: string, kind: string, seconds: number, outcome: "ok" | "error"): void;
-  errorSent?(condition: string): void;
+/** What dispatch reports as it goes (the metrics plug in here; errors sent are seen by outbound middleware). */
+export interface DispatchHooks {
+  handled?(handler: string, kind: string, seconds: number, outcome: "ok" | "error"): void;
+  /** A guard refused a stanza for `handler` (a message or presence is then dropped; an IQ gets the error). */
+  refused?(handler: string, kind: string): void;
   overloaded?(kind: string): void;
 }
 
@@ -42,6 +47,9 @@ interface Waiting {
 }
 
 type HandlerResult = Element | Element[] | undefined | void;
+
+/** Returned by a guard run: undefined = pass; otherwise why not. */
+type Refusal = { error?: StanzaError } | undefined;
 
 /**
  * stanza -> handler -> reply. The reply rules live here and nowhere else:
@@ -103,7 +111,7 @@ export class Dispatcher {
    * (RFC 6120 §8.3.3.18; the sender may retry later) instead of piling it up; drop other stanzas (counted).
    */
   private async overloaded(stanza: Element): Promise<void> {
-    this.deps.observer?.overloaded?.(stanza.name);
+    this.deps.hooks?.overloaded?.(stanza.name);
     const type = stanza.attrs.type as string | undefined;
     const from = stanza.attrs.from as string | undefined;
     if (stanza.name !== "iq" || (type !== "get" && type !== "set") || !from) {
@@ -112,7 +120,6 @@ export class Dispatcher {
     }
     const error = new StanzaError("resource-constraint", { type: "wait", text: "too many requests in progress; retry later" });
     const reply = xml("iq", { type: "error", id: stanza.attrs.id as string | undefined, from: (stanza.attrs.to as string | undefined) ?? this.deps.config.domain, to: from }, error.toElement());
-    this.deps.observer?.errorSent?.(error.condition);
     await this.deps.sender.send(reply).catch((err: unknown) => this.deps.log.debug({ err }, "could not send resource-constraint"));
   }
 
@@ -176,13 +183,16 @@ export class Dispatcher {
     const route = this.deps.registry.match(stanza);
     // RFC 6120 §8.4: no handler for the namespace -> service-unavailable.
     if (!route) return this.replyIqError(iq, new StanzaError("service-unavailable"));
-    let payload: HandlerResult;
+    let payload: Element | null;
     try {
-      payload = await this.invoke(route, iq);
+      const refusal = await this.guard(route, iq);
+      // A refused IQ still gets exactly one reply: the guard's error, or forbidden (RFC 6120 §8.3.3.6).
+      if (refusal) return this.replyIqError(iq, refusal.error ?? new StanzaError("forbidden"));
+      payload = iqPayload(handlerName(route), await this.invoke(route, iq));
     } catch (err) {
       return this.replyIqError(iq, this.toStanzaError(err, iq, route));
     }
-    const result = xml("iq", { type: "result", id: iq.id, from: iq.to.toString(), to: iq.from.toString() }, firstElement(payload));
+    const result = xml("iq", { type: "result", id: iq.id, from: iq.to.toString(), to: iq.from.toString() }, payload);
     await this.deps.sender.send(result);
   }
 
@@ -194,19 +204,52 @@ export class Dispatcher {
       incoming.log.debug({ type: incoming.type }, `no handler for this ${stanza.name}`);
       return;
     }
-    let result: HandlerResult;
+    let result: Element[];
     try {
-      result = await this.invoke(route, incoming);
+      const refusal = await this.guard(route, incoming);
+      if (refusal && !refusal.error) {
+        incoming.log.debug({ handler: handlerName(route) }, "refused by a guard: dropped");
+        return;
+      }
+      if (refusal?.error) throw refusal.error;
+      result = stanzasOut(handlerName(route), await this.invoke(route, incoming));
     } catch (err) {
       const error = this.toStanzaError(err, incoming, route);
       // Never answer an error with an error (RFC 6120 §8.3.1).
       if (incoming.type === "error") return;
       const reply = xml(stanza.name, { type: "error", id: incoming.id, from: incoming.to.toString(), to: incoming.from.toString() }, error.toElement());
-      this.deps.observer?.errorSent?.(error.condition);
       await this.deps.sender.send(reply);
       return;
     }
-    for (const out of [result ?? []].flat()) await this.deps.sender.send(out);
+    for (const out of result) await this.deps.sender.send(out);
+  }
+
+  /** Runs the route's guards in order; the first that says no decides. */
+  private async guard(route: Route, incoming: Incoming): Promise<Refusal> {
+    if (route.guards.length === 0) return undefined;
+    const instance = this.deps.instanceOf(route.owner);
+    for (const guard of route.guards) {
+      let allowed: boolean;
+      try {
+        allowed = await this.runGuard(guard, incoming, instance);
+      } catch (err) {
+        if (!(err instanceof StanzaError)) throw err;
+        this.deps.hooks?.refused?.(handlerName(route), route.kind);
+        return { error: err };
+      }
+      if (!allowed) {
+        this.deps.hooks?.refused?.(handlerName(route), route.kind);
+        return {};
+      }
+    }
+    return undefined;
+  }
+
+  private runGuard(guard: Guard, incoming: Incoming, instance: object): boolean | Promise<boolean> {
+    if (typeof (guard as { prototype?: { canHandle?: unknown } }).prototype?.canHandle === "function") {
+      return (this.deps.resolve(guard as HandlerClass) as { canHandle(s: Incoming): boolean | Promise<boolean> }).canHandle(incoming);
+    }
+    return (guard as (s: Incoming, c: GuardContext) => boolean | Promise<boolean>)(incoming, { instance, resolve: this.deps.resolve });
   }
 
   private async invoke(route: Route, incoming: Incoming): Promise<HandlerResult> {
@@ -221,7 +264,7 @@ export class Dispatcher {
       return result;
     } finally {
       const seconds = (performance.now() - started) / 1000;
-      this.deps.observer?.handled?.(`${route.owner.name}.${String(route.method)}`, route.kind, seconds, outcome);
+      this.deps.hooks?.handled?.(handlerName(route), route.kind, seconds, outcome);
     }
   }
 
@@ -235,7 +278,6 @@ export class Dispatcher {
   }
 
   private async replyIqError(iq: IncomingIq, error: StanzaError): Promise<void> {
-    this.deps.observer?.errorSent?.(error.condition);
     const reply = xml("iq", { type: "error", id: iq.id, from: iq.to.toString(), to: iq.from.toString() }, error.toElement());
     await this.deps.sender.send(reply);
   }
@@ -245,8 +287,44 @@ function isResponse(stanza: Element): boolean {
   return stanza.name === "iq" && (stanza.attrs.type === "result" || stanza.attrs.type === "error");
 }
 
-function firstElement(payload: HandlerResult): Element | null {
-  if (!payload) return null;
-  return Array.isArray(payload) ? (payload[0] ?? null) : payload;
+function handlerName(route: Route): string {
+  return `${route.owner.name}.${String(route.method)}`;
+}
+
+function isElement(x: unknown): x is Element {
+  // Duck-typed: an element made by another copy of ltx is still an element.
+  const e = x as Partial<Element> | null;
+  return typeof e === "object" && e !== null && typeof e.name === "string" && typeof e.attrs === "object" && typeof e.getChildElements === "function";
+}
+
+function describe(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return `a list (${x.length} items)`;
+  if (typeof x === "string") return `a string (${JSON.stringify(x.length > 40 ? `${x.slice(0, 37)}...` : x)})`;
+  return typeof x === "object" ? `an object that is not an element (${(x as object).constructor?.name ?? "Object"})` : `a ${typeof x}`;
+}
+
+/** RFC 6120 §8.2.3: an IQ result carries zero or one payload element; the dispatcher builds the <iq/> itself. */
+function iqPayload(handler: string, result: unknown): Element | null {
+  if (result === undefined || result === null) return null;
+  if (!isElement(result)) {
+    throw errors.handlerResult(handler, describe(result), "an IQ handler returns the result's payload element, or nothing for an empty result");
+  }
+  if (result.name === "iq") {
+    throw errors.handlerResult(handler, "a whole <iq/>", "return only the payload (e.g. <query/>); the dispatcher wraps it in the result IQ with the request's id");
+  }
+  return result;
+}
+
+/** A message or presence handler returns stanzas to send: one, a list, or nothing. */
+function stanzasOut(handler: string, result: unknown): Element[] {
+  if (result === undefined || result === null) return [];
+  const list = Array.isArray(result) ? result : [result];
+  const bad = list.find((x) => !isElement(x) || (x.name !== "message" && x.name !== "presence" && x.name !== "iq"));
+  if (bad !== undefined) {
+    const what = isElement(bad) ? `a <${bad.name}/> element, which is not a stanza` : describe(bad);
+    throw errors.handlerResult(handler, what, "return a stanza (e.g. msg.reply({ body })), a list of stanzas, or nothing");
+  }
+  return list as Element[];
 }
 

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { type JID, tryParseJid } from "../stanza/jid.js";
 import { StanzaError } from "../stanza/errors.js";
 import type { Element } from "../stanza/xml.js";
-import { errors } from "./errors.js";
+import { errors } from "../errors.js";
 
 interface Pending {
   to: JID;

@@ -1,30 +1,31 @@
+import { errors } from "../errors.js";
+import type { Middleware, Passage, Pipeline, StanzaSink } from "../pipeline/pipeline.js";
 import { parseJid, tryParseJid } from "../stanza/jid.js";
 import type { Element } from "../stanza/xml.js";
-import { errors } from "./errors.js";
 import type { IqCaller } from "./iq-caller.js";
-
-/** Where stanzas go: the server link, or the unit-test harness. */
-export interface Transport {
-  send(stanza: Element): Promise<void>;
-}
 
 const STANZAS = new Set(["message", "presence", "iq"]);
 
 /**
  * The component's only way out. Injectable into handler classes.
  * Every outbound stanza gets a `from` in the component's domain and must name a `to`
- * (XEP-0114 §3; Prosody closes the stream with invalid-from otherwise).
+ * (XEP-0114 §3; Prosody closes the stream with invalid-from otherwise), then passes the outbound
+ * pipeline, then goes to the sink the host is bound to (the link).
  */
 export class Sender {
-  /** JIDs we told we are available (so shutdown can say unavailable to each, RFC 6121 §4.5). */
-  readonly availableTo = new Set<string>();
   private stopped = false;
+  private sink: StanzaSink = () => Promise.reject(errors.linkDown("the component is not bound to a link"));
 
   constructor(
     readonly domain: string,
-    private readonly transport: Transport,
+    private readonly outbound: Pipeline,
     private readonly iqCaller: IqCaller,
   ) {}
+
+  /** Where stanzas go after the outbound pipeline; set by bindLink. */
+  bind(sink: StanzaSink | undefined): void {
+    this.sink = sink ?? (() => Promise.reject(errors.linkDown("the component is not bound to a link")));
+  }
 
   send(stanza: Element): Promise<void> {
     try {
@@ -33,16 +34,16 @@ export class Sender {
     } catch (err) {
       return Promise.reject(err);
     }
-    this.trackPresence(stanza);
-    return this.transport.send(stanza);
+    return this.pass(stanza);
   }
 
   /** Sends an IQ get/set and resolves with the result from the addressee (rejects with its StanzaError). */
   async request(iq: Element, options: { timeoutMs?: number } = {}): Promise<Element> {
+    if (this.stopped) throw errors.stopping();
     this.stamp(iq);
     const response = this.iqCaller.track(iq, options.timeoutMs);
     try {
-      await this.send(iq);
+      await this.pass(iq);
     } catch (err) {
       // Not sent, so no answer can come: forget it now (else its timeout would reject with nobody listening).
       this.iqCaller.forget(iq.attrs.id as string);
@@ -57,6 +58,12 @@ export class Sender {
     this.stopped = true;
   }
 
+  /** Runs an already stamped stanza through the outbound pipeline to the sink. */
+  private pass(stanza: Element): Promise<void> {
+    const passage: Passage = { stanza, direction: "outbound", domain: this.domain, send: (s) => this.send(s) };
+    return this.outbound.run(passage, this.sink);
+  }
+
   private stamp(stanza: Element): void {
     if (!STANZAS.has(stanza.name)) throw errors.notStanza(stanza.name);
     const from = (stanza.attrs.from as string | undefined) ?? this.domain;
@@ -67,12 +74,28 @@ export class Sender {
     if (!to) throw errors.noTo(stanza.name);
     parseJid(to);
   }
+}
 
-  private trackPresence(stanza: Element): void {
-    if (stanza.name !== "presence") return;
-    const to = stanza.attrs.to as string;
-    const type = stanza.attrs.type as string | undefined;
-    if (type === undefined) this.availableTo.add(`${stanza.attrs.from} ${to}`);
-    else if (type === "unavailable") this.availableTo.delete(`${stanza.attrs.from} ${to}`);
+/**
+ * Outbound middleware that remembers whom the component told it is available (RFC 6121 §4.5), so shutdown
+ * can say unavailable to each of them and to nobody else.
+ */
+export class PresenceTracker {
+  /** "from to" pairs that saw our available presence last. */
+  readonly availableTo = new Set<string>();
+
+  readonly middleware: Middleware = ({ stanza }, next) => {
+    if (stanza.name === "presence") {
+      const key = `${stanza.attrs.from} ${stanza.attrs.to}`;
+      const type = stanza.attrs.type as string | undefined;
+      if (type === undefined) this.availableTo.add(key);
+      else if (type === "unavailable") this.availableTo.delete(key);
+    }
+    return next();
+  };
+
+  /** Each (from, to) pair that still believes we are online. */
+  pairs(): [from: string, to: string][] {
+    return [...this.availableTo].map((pair) => pair.split(" ") as [string, string]);
   }
 }

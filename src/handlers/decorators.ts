@@ -1,12 +1,17 @@
 import "reflect-metadata";
 import { injectable } from "tsyringe";
+import type { Element } from "../stanza/xml.js";
 import {
   COMPONENT_META,
+  type Guard as GuardType,
+  GUARDS_META,
+  SERVICE_META,
   type ComponentOptions,
   DISCO_META,
   type DiscoProviderKind,
   type DiscoProviderMeta,
   type IqFilter,
+  recordComponent,
   ROUTES_META,
   type RouteFilter,
   type RouteMeta,
@@ -19,6 +24,7 @@ import {
 export function Component(options: ComponentOptions): ClassDecorator {
   return (target) => {
     Reflect.defineMetadata(COMPONENT_META, options, target);
+    recordComponent(target as never);
     injectable()(target as never);
   };
 }
@@ -30,13 +36,49 @@ export function Handlers(): ClassDecorator {
   };
 }
 
+/**
+ * Marks a route-less class a component's classes inject (listed in `@Component({providers})`): one
+ * instance per component, made by its container, with the OnStart/OnOnline/OnOffline/OnStop hooks.
+ */
+export function Service(): ClassDecorator {
+  return (target) => {
+    Reflect.defineMetadata(SERVICE_META, true, target);
+    injectable()(target as never);
+  };
+}
+
+/**
+ * Runs guards before a handler (on a method) or before every handler of a class (on the class; those run
+ * first). Each guard is a function `(stanza, { instance, resolve }) => boolean` or a class with
+ * `canHandle(stanza)`. false refuses the stanza: an IQ gets `forbidden`, a message or presence is dropped
+ * and counted; a thrown StanzaError refuses it with that error.
+ */
+export function Guard(...guards: GuardType[]): ClassDecorator & MethodDecorator {
+  return ((target: object, method?: string | symbol) => {
+    const cls = (method === undefined ? target : target.constructor) as object;
+    const all = new Map((Reflect.getOwnMetadata(GUARDS_META, cls) as Map<string | symbol | undefined, GuardType[]> | undefined) ?? []);
+    all.set(method, [...(all.get(method) ?? []), ...guards]);
+    Reflect.defineMetadata(GUARDS_META, all, cls);
+  }) as ClassDecorator & MethodDecorator;
+}
+
+type Awaitable<T> = T | Promise<T>;
+/** What a message or presence handler may return: stanzas to send. */
+export type StanzaHandlerResult = Element | Element[] | undefined | void;
+/** What an IQ handler may return: the result's payload (one element, not a whole <iq/>), or nothing. */
+export type IqHandlerResult = Element | undefined | void;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type HandlerMethod<R> = (stanza: any) => Awaitable<R>;
+/** A method decorator that makes TypeScript check the handler's return type. */
+export type RouteDecorator<R> = <M extends HandlerMethod<R>>(target: object, method: string | symbol, descriptor: TypedPropertyDescriptor<M>) => void;
+
 function addRoute(target: object, meta: RouteMeta): void {
   const cls = target.constructor;
   const routes = (Reflect.getOwnMetadata(ROUTES_META, cls) as RouteMeta[] | undefined) ?? [];
   Reflect.defineMetadata(ROUTES_META, [...routes, meta], cls);
 }
 
-function route(kind: StanzaKind, filter: RouteFilter, features: string[] = []): MethodDecorator {
+function route<R>(kind: StanzaKind, filter: RouteFilter, features: string[] = []): RouteDecorator<R> {
   return (target, method) => {
     const types = filter.type === undefined ? undefined : [filter.type].flat();
     addRoute(target, { kind, method, types, child: filter.child, xmlns: filter.xmlns, features });
@@ -44,22 +86,22 @@ function route(kind: StanzaKind, filter: RouteFilter, features: string[] = []): 
 }
 
 /** Handles messages; the method's return value (a stanza or a list) is sent. */
-export function Message(filter: RouteFilter & { features?: string[] } = {}): MethodDecorator {
-  return route("message", filter, filter.features);
+export function Message(filter: RouteFilter & { features?: string[] } = {}): RouteDecorator<StanzaHandlerResult> {
+  return route<StanzaHandlerResult>("message", filter, filter.features);
 }
 
 /** Handles presence; the method's return value (a stanza or a list) is sent. */
-export function Presence(filter: RouteFilter = {}): MethodDecorator {
-  return route("presence", filter);
+export function Presence(filter: RouteFilter = {}): RouteDecorator<StanzaHandlerResult> {
+  return route<StanzaHandlerResult>("presence", filter);
 }
 
 /**
  * Handles IQ get/set requests whose single child is `<child xmlns=…>`.
  * The return value is the result payload (void = empty result); a thrown StanzaError is the error reply.
  */
-export function Iq(filter: IqFilter): MethodDecorator {
+export function Iq(filter: IqFilter): RouteDecorator<IqHandlerResult> {
   const features = filter.feature === false ? [] : [filter.feature ?? filter.xmlns];
-  return route("iq", { type: filter.type, child: filter.child, xmlns: filter.xmlns }, features);
+  return route<IqHandlerResult>("iq", { type: filter.type, child: filter.child, xmlns: filter.xmlns }, features);
 }
 
 function discoProvider(kind: DiscoProviderKind): MethodDecorator {

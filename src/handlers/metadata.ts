@@ -1,4 +1,6 @@
 import type { ZodType } from "zod";
+import type { Middleware } from "../pipeline/pipeline.js";
+import type { Plugin } from "./plugin.js";
 
 /** A class Annex can instantiate through tsyringe. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -21,6 +23,12 @@ export interface ComponentOptions {
   features?: string[];
   /** Further handler classes that belong to this component (same container, same registry). */
   handlers?: HandlerClass[];
+  /** Route-less classes (`@Service()`) the component's classes inject: one instance per component, with lifecycle hooks. */
+  providers?: HandlerClass[];
+  /** Plugins the component uses (handlers, providers, middleware, hooks); the default built-ins come on their own. */
+  plugins?: Plugin[];
+  /** The component's own stanza middleware (after the plugins'). */
+  middleware?: { inbound?: Middleware[]; outbound?: Middleware[] };
   /** Validates the component's `options` object from the config file. */
   options?: ZodType;
   /** Software name and version for XEP-0092; defaults to "annex" and its version. */
@@ -54,6 +62,26 @@ export interface RouteMeta {
   features: string[];
 }
 
+/** What a guard is told besides the stanza. */
+export interface GuardContext {
+  /** The instance whose handler would run. */
+  instance: object;
+  /** Resolves a provider of the component's container (its config, a service…). */
+  resolve<T>(token: HandlerClass<T> | symbol | string): T;
+}
+
+/** A guard function: true lets the stanza through; false refuses it; a thrown StanzaError refuses it with that error. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type GuardFn<S = any> = (stanza: S, context: GuardContext) => boolean | Promise<boolean>;
+
+/** A guard class (made by the component's container, so it can inject services). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export interface CanHandle<S = any> {
+  canHandle(stanza: S): boolean | Promise<boolean>;
+}
+
+export type Guard = GuardFn | HandlerClass<CanHandle>;
+
 export type DiscoProviderKind = "items" | "info";
 
 export interface DiscoProviderMeta {
@@ -65,6 +93,18 @@ export interface DiscoProviderMeta {
 export const COMPONENT_META = Symbol.for("annex:component");
 export const ROUTES_META = Symbol.for("annex:routes");
 export const DISCO_META = Symbol.for("annex:disco");
+export const GUARDS_META = Symbol.for("annex:guards");
+export const SERVICE_META = Symbol.for("annex:service");
+
+/** Guards of a class (key undefined) or of one of its methods. */
+export function readGuards(cls: HandlerClass, method?: string | symbol): Guard[] {
+  const all = (Reflect.getOwnMetadata(GUARDS_META, cls) as Map<string | symbol | undefined, Guard[]> | undefined) ?? new Map();
+  return all.get(method) ?? [];
+}
+
+export function isService(cls: HandlerClass): boolean {
+  return Reflect.getOwnMetadata(SERVICE_META, cls) === true;
+}
 
 export function readComponentOptions(cls: HandlerClass): ComponentOptions | undefined {
   return Reflect.getOwnMetadata(COMPONENT_META, cls) as ComponentOptions | undefined;
@@ -76,4 +116,15 @@ export function readRoutes(cls: HandlerClass): RouteMeta[] {
 
 export function readDiscoProviders(cls: HandlerClass): DiscoProviderMeta[] {
   return (Reflect.getOwnMetadata(DISCO_META, cls) as DiscoProviderMeta[] | undefined) ?? [];
+}
+
+/** Every class decorated with @Component in this process (shared by every copy of Annex loaded). */
+const COMPONENTS: Set<HandlerClass> = ((globalThis as Record<symbol, unknown>)[Symbol.for("annex:components")] ??= new Set()) as Set<HandlerClass>;
+
+export function recordComponent(cls: HandlerClass): void {
+  COMPONENTS.add(cls);
+}
+
+export function knownComponents(): HandlerClass[] {
+  return [...COMPONENTS];
 }

@@ -17,3 +17,12 @@ export class ComponentConfig<Options = Record<string, unknown>> {
     readonly options: Options,
   ) {}
 }
+
+/** The component's instances of its own classes (handlers, services), as its container made them. */
+export class ComponentInstances {
+  constructor(private readonly instanceOf: (cls: new (...args: never[]) => unknown) => object) {}
+
+  of<T>(cls: new (...args: never[]) => T): T {
+    return this.instanceOf(cls) as T;
+  }
+}

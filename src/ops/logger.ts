@@ -1,5 +1,4 @@
 import { type DestinationStream, type LevelWithSilent, type Logger, pino } from "pino";
-import { cloneElement, type Element } from "../stanza/xml.js";
 
 /** Keys whose values never reach a log line, wherever they appear. */
 export const REDACT_PATHS = ["secret", "password", "token", "*.secret", "*.password", "*.token", "config.components[*].secret"];
@@ -17,22 +16,6 @@ export function createLogger(level: LevelWithSilent = "info", pretty: PrettyMode
   return pino(options, destination);
 }
 
-/**
- * A stanza as it may appear in a log line at info and above: message bodies, subjects and
- * data-form values are replaced by their length, so conversations never land in logs.
- */
-export function stanzaForLog(stanza: Element): string {
-  const copy = cloneElement(stanza);
-  const hide = (el: Element) => {
-    for (const child of el.getChildElements()) {
-      if (child.name === "body" || child.name === "subject" || child.name === "value") {
-        const length = child.getText().length;
-        child.children = [`[redacted ${length} chars]`];
-      } else hide(child);
-    }
-  };
-  hide(copy);
-  return copy.toString();
-}
+export { stanzaForLog } from "../stanza/log.js";
 
 export type { Logger };

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { DispatchObserver } from "../dispatch/dispatcher.js";
+import type { DispatchHooks } from "../dispatch/dispatcher.js";
+import type { Middleware } from "../pipeline/pipeline.js";
 
 const PREFIX = "annex_";
 
@@ -17,6 +18,7 @@ export class AnnexMetrics {
   readonly handlerDuration: Histogram<"component" | "handler" | "outcome">;
   readonly errorsSent: Counter<"component" | "condition">;
   readonly overloaded: Counter<"component" | "kind">;
+  readonly refused: Counter<"component" | "handler">;
   readonly reconnects: Counter<"component">;
   readonly connectionState: Gauge<"component" | "state">;
   readonly queueBytes: Gauge<"component">;
@@ -45,6 +47,7 @@ export class AnnexMetrics {
     });
     this.errorsSent = new Counter({ name: `${PREFIX}stanza_errors_sent_total`, help: "Stanza errors sent, by condition", labelNames: ["component", "condition"], registers });
     this.overloaded = new Counter({ name: `${PREFIX}overloaded_total`, help: "Stanzas refused because too many handlers were running", labelNames: ["component", "kind"], registers });
+    this.refused = new Counter({ name: `${PREFIX}guard_refused_total`, help: "Stanzas a guard refused (messages and presence dropped, IQs answered with the guard's error)", labelNames: ["component", "handler"], registers });
     this.reconnects = new Counter({ name: `${PREFIX}reconnects_total`, help: "Connection attempts after the first", labelNames: ["component"], registers });
     this.connectionState = new Gauge({ name: `${PREFIX}connection_state`, help: "1 for the link's current state", labelNames: ["component", "state"], registers });
     this.queueBytes = new Gauge({ name: `${PREFIX}outbound_queue_bytes`, help: "Bytes waiting to be written to the server", labelNames: ["component"], registers });
@@ -62,8 +65,32 @@ export class AnnexMetrics {
     return counts;
   }
 
+  /**
+   * The pipeline members that count one component's traffic: inbound sees each received stanza first,
+   * outbound each sent stanza last (what really leaves), including the stanza errors sent.
+   */
+  middlewareFor(component: string): { inbound: Middleware; outbound: Middleware } {
+    const counts = this.countStanzas(component);
+    return {
+      inbound: ({ stanza }, next) => {
+        counts.in[stanza.name as "message"]++;
+        return next();
+      },
+      // Counted once the link took the stanza, so a refused send is not counted as sent.
+      outbound: ({ stanza }, next) =>
+        next().then(() => {
+          counts.out[stanza.name as "message"]++;
+          if (stanza.attrs.type === "error") {
+            // RFC 6120 §8.3.2: the condition is the error element's child in the stanzas namespace.
+            const condition = stanza.getChild("error")?.getChildElements().find((c) => c.getNS() === "urn:ietf:params:xml:ns:xmpp-stanzas")?.name ?? "undefined-condition";
+            this.errorsSent.inc({ component, condition });
+          }
+        }),
+    };
+  }
+
   /** What the dispatcher reports for one component. */
-  observerFor(component: string): DispatchObserver {
+  hooksFor(component: string): DispatchHooks {
     // One labelled child per (handler, outcome), so a stanza costs a map lookup, not label hashing.
     const children = new Map<string, { observe(seconds: number): void }>();
     return {
@@ -76,7 +103,7 @@ export class AnnexMetrics {
         }
         child.observe(seconds);
       },
-      errorSent: (condition) => this.errorsSent.inc({ component, condition }),
+      refused: (handler) => this.refused.inc({ component, handler }),
       overloaded: (kind) => this.overloaded.inc({ component, kind }),
     };
   }

@@ -1,19 +1,21 @@
 import "reflect-metadata";
 import type { Logger as PinoLogger } from "pino";
-import { container as rootContainer, type InjectionToken } from "tsyringe";
-import { type BuiltinName, builtinClasses, DiscoCatalog } from "../builtins/index.js";
-import { errors } from "../dispatch/errors.js";
-import { type DispatchObserver, Dispatcher } from "../dispatch/dispatcher.js";
+import { container as rootContainer, type DependencyContainer, type InjectionToken } from "tsyringe";
+import { ConfigError, errors } from "../errors.js";
+import { type DispatchHooks, Dispatcher } from "../dispatch/dispatcher.js";
 import { IqCaller } from "../dispatch/iq-caller.js";
-import { Sender, type Transport } from "../dispatch/sender.js";
+import { PresenceTracker, Sender } from "../dispatch/sender.js";
 import type { HandlerClass } from "../handlers/metadata.js";
+import type { Plugin } from "../handlers/plugin.js";
 import { HandlerRegistry } from "../handlers/registry.js";
-import { ComponentConfig, Logger } from "../handlers/tokens.js";
-import { xml, type Element } from "../stanza/xml.js";
-import { validateOptions } from "./options.js";
-import { HostedComponents } from "./hosted.js";
+import { ComponentConfig, ComponentInstances, Logger } from "../handlers/tokens.js";
 import { Metrics, Registry } from "../ops/metrics.js";
-import { hasOnOffline, hasOnOnline, hasOnStart, hasOnStop } from "./lifecycle.js";
+import { type Passage, Pipeline, type StanzaSink } from "../pipeline/pipeline.js";
+import { type BuiltinSwitches, builtinPlugins } from "../plugins/index.js";
+import { xml, type Element } from "../stanza/xml.js";
+import { HostedComponents } from "./hosted.js";
+import { runHook } from "./lifecycle.js";
+import { validateOptions } from "./options.js";
 
 export interface HostOptions {
   component: HandlerClass;
@@ -25,8 +27,10 @@ export interface HostOptions {
   /** Where in the config the options came from, for error messages. */
   optionsPath?: string;
   log: PinoLogger;
-  transport: Transport;
-  builtins?: Partial<Record<BuiltinName, boolean>>;
+  /** Built-in plugins switched off by name (`{ time: false }`); all are on by default. */
+  builtins?: BuiltinSwitches;
+  /** Per-plugin options from the config (`plugins.<name>`), validated by each plugin's schema. */
+  plugins?: Record<string, unknown>;
   iqTimeoutMs?: number;
   /** This component's log level, if not the process's. */
   logLevel?: string;
@@ -34,7 +38,8 @@ export interface HostOptions {
   maxInFlight?: number;
   /** Stanzas allowed to wait for a handler slot. */
   maxQueued?: number;
-  observer?: DispatchObserver;
+  /** Told about handler runs, guard refusals and overload (metrics). */
+  hooks?: DispatchHooks;
   /** Where the component's own metrics go; default a registry of its own. */
   metrics?: Metrics;
   /** The process's list of components, shared by every host of a runner; default: this one alone. */
@@ -42,8 +47,9 @@ export interface HostOptions {
 }
 
 /**
- * One running component: its own DI child container, its registry, dispatcher and sender.
- * The same host runs under the server link and under the unit-test harness.
+ * One running component: its own DI child container, its registry, pipelines, dispatcher and sender.
+ * Building it checks everything (registry, options) and instantiates nothing; start() makes the instances.
+ * The same host runs under the server link and under the unit-test harness (see bindLink).
  */
 export class ComponentHost {
   readonly registry: HandlerRegistry;
@@ -52,53 +58,56 @@ export class ComponentHost {
   readonly iqCaller: IqCaller;
   readonly config: ComponentConfig;
   readonly log: PinoLogger;
-  /** The component's instance of a handler class: made by the container once, then looked up. */
-  private readonly instanceOf: (cls: HandlerClass) => object;
-  private started = false;
+  /** Every received stanza passes it before dispatch. */
+  readonly inbound = new Pipeline("inbound");
+  /** Every sent stanza passes it (after the from/to checks) before the link. */
+  readonly outbound = new Pipeline("outbound");
+  private readonly presence = new PresenceTracker();
+  private readonly container: DependencyContainer;
+  private readonly instances = new Map<HandlerClass, object>();
+  /** Instances whose onStart ran (or that have none), in start order: the only ones stop() stops. */
+  private started: object[] = [];
+  private state: "built" | "starting" | "started" | "stopped" = "built";
 
   constructor(options: HostOptions) {
-    this.registry = HandlerRegistry.build(options.component, builtinClasses(options.builtins));
+    this.registry = HandlerRegistry.build(options.component, builtinPlugins(options.builtins));
     const parsedOptions = validateOptions(this.registry.options.options, options.options ?? {}, options.optionsPath ?? "options");
     this.config = new ComponentConfig(options.domain, options.type ?? options.component.name, parsedOptions as Record<string, unknown>);
     this.log = options.log.child({ component: options.domain }, options.logLevel ? { level: options.logLevel } : {});
     this.iqCaller = new IqCaller(options.iqTimeoutMs);
-    this.sender = new Sender(options.domain, options.transport, this.iqCaller);
+    this.sender = new Sender(options.domain, this.outbound, this.iqCaller);
 
     const hosted = options.hosted ?? new HostedComponents();
     hosted.add({ domain: options.domain, type: this.config.type, identities: this.registry.identities, features: this.registry.features });
 
     const c = rootContainer.createChildContainer();
+    this.container = c;
     c.register(HostedComponents, { useValue: hosted });
     c.register(Logger as InjectionToken<Logger>, { useValue: this.log as unknown as Logger });
     c.register(ComponentConfig, { useValue: this.config });
     c.register(Sender, { useValue: this.sender });
     c.register(HandlerRegistry, { useValue: this.registry });
+    c.register(ComponentInstances, { useValue: new ComponentInstances((cls) => this.instanceOf(cls as HandlerClass)) });
     c.register(Metrics, { useValue: options.metrics ?? new Metrics(new Registry(), options.domain) });
-    // Handler classes are singletons per component: resolve once, then a map lookup per stanza.
-    const instances = new Map<HandlerClass, object>();
-    const instanceOf = (cls: HandlerClass) => {
-      let instance = instances.get(cls);
-      if (!instance) {
-        instance = c.resolve(cls) as object;
-        instances.set(cls, instance);
-      }
-      return instance;
-    };
-    c.register(DiscoCatalog, { useValue: new DiscoCatalog(this.registry, instanceOf) });
-    // One instance per handler class per component.
+    const pluginProblems = this.registerPlugins(options.plugins ?? {}, options.optionsPath?.replace(/\.options$/, ".plugins") ?? "plugins");
+    if (pluginProblems.length > 0) throw new ConfigError(pluginProblems);
+    // One instance per class per component; guard classes too.
     for (const cls of this.registry.classes) c.registerSingleton(cls);
-    this.instanceOf = instanceOf;
+    for (const route of this.registry.routes) for (const guard of route.guards) if (isClass(guard)) c.registerSingleton(guard);
 
+    this.wirePluginMiddleware();
+    this.outbound.use(this.presence.middleware);
     this.dispatcher = new Dispatcher({
       registry: this.registry,
-      instanceOf,
+      instanceOf: (cls) => this.instanceOf(cls),
+      resolve: (token) => c.resolve(token as InjectionToken<never>),
       sender: this.sender,
       iqCaller: this.iqCaller,
       config: this.config,
       log: this.log as unknown as Logger,
       maxInFlight: options.maxInFlight,
       maxQueued: options.maxQueued,
-      observer: options.observer,
+      hooks: options.hooks,
     });
   }
 
@@ -106,58 +115,83 @@ export class ComponentHost {
     return this.config.domain;
   }
 
-  /** Instantiates every handler class and runs their onStart hooks. */
-  async start(): Promise<void> {
-    if (this.started) return;
-    this.started = true;
-    for (const instance of this.instances()) if (hasOnStart(instance)) await instance.onStart();
-  }
-
-  /** The link is up (first time, or again after a reconnection): runs the onOnline hooks. */
-  async online(): Promise<void> {
-    for (const instance of this.instances()) {
-      if (!hasOnOnline(instance)) continue;
-      try {
-        await instance.onOnline();
-      } catch (err) {
-        this.log.error({ err }, "onOnline failed");
-      }
-    }
-  }
-
-  dispatch(stanza: Element): Promise<void> {
-    return this.dispatcher.dispatch(stanza);
-  }
-
-  /** The link went down: requests waiting for answers will get none; onOffline hooks run. */
-  linkDown(reason: string): void {
-    this.iqCaller.rejectAll(errors.linkDown(reason));
-    for (const instance of this.instances()) {
-      if (!hasOnOffline(instance)) continue;
-      Promise.resolve()
-        .then(() => instance.onOffline(reason))
-        .catch((err: unknown) => this.log.error({ err }, "onOffline failed"));
-    }
+  /** Where sent stanzas go after the outbound pipeline (bindLink sets it; undefined unbinds). */
+  bindSink(sink: StanzaSink | undefined): void {
+    this.sender.bind(sink);
   }
 
   /**
-   * Shutdown order: stop taking work, let in-flight handlers finish (up to the deadline),
-   * run onStop hooks, say unavailable to everyone we said available to, then refuse further sends.
+   * Makes every instance, then runs the onStart hooks in order. Policy: the first failure stops the
+   * start; the instances already started get their onStop (in reverse), and the error is thrown.
+   */
+  async start(): Promise<void> {
+    if (this.state !== "built") return;
+    this.state = "starting";
+    const all = this.registry.classes.map((cls) => {
+      try {
+        return this.instanceOf(cls);
+      } catch (err) {
+        throw new Error(`${this.domain}: could not create ${cls.name}: ${(err as Error).message.split("\n")[0]}`);
+      }
+    });
+    for (const instance of all) {
+      try {
+        await runHook(instance, "onStart");
+      } catch (err) {
+        this.log.error({ err, class: instance.constructor.name }, "onStart failed: the component does not start");
+        await this.stopStarted();
+        this.state = "stopped";
+        throw err;
+      }
+      this.started.push(instance);
+    }
+    this.state = "started";
+  }
+
+  /** A stanza from the link: through the inbound pipeline, then dispatch. Never rejects. */
+  receive(stanza: Element): Promise<void> {
+    if (this.inbound.size === 0) return this.dispatcher.dispatch(stanza);
+    const passage: Passage = { stanza, direction: "inbound", domain: this.domain, send: (s) => this.sender.send(s) };
+    return this.inbound.run(passage, (s) => this.dispatcher.dispatch(s)).catch((err: unknown) => {
+      this.log.error({ err }, "inbound middleware failed: stanza dropped");
+    });
+  }
+
+  /** Same as receive() (the name tests and tools used before the pipeline). */
+  dispatch(stanza: Element): Promise<void> {
+    return this.receive(stanza);
+  }
+
+  /**
+   * The link is up (first time, or again after a reconnection). Policy: onOnline runs on every instance made
+   * so far (started, or made by a dispatch in a test that never started the host); failures are logged.
+   */
+  async online(): Promise<void> {
+    for (const instance of [...this.instances.values()]) await runHook(instance, "onOnline").catch((err: unknown) => this.log.error({ err, class: instance.constructor.name }, "onOnline failed"));
+  }
+
+  /**
+   * The link went down: requests waiting for answers will get none. Policy: every onOffline runs (not
+   * awaited: the link does not wait for them); failures are logged.
+   */
+  linkDown(reason: string): void {
+    this.iqCaller.rejectAll(errors.linkDown(reason));
+    for (const instance of [...this.instances.values()]) void runHook(instance, "onOffline", reason).catch((err: unknown) => this.log.error({ err, class: instance.constructor.name }, "onOffline failed"));
+  }
+
+  /**
+   * Shutdown order: stop taking work, let in-flight handlers finish (up to the deadline), run onStop hooks
+   * of the started instances (reverse order; failures logged, the rest still stop), say unavailable to
+   * everyone we said available to, then refuse further sends.
    */
   async stop(options: { drainMs?: number } = {}): Promise<void> {
+    if (this.state === "stopped") return;
     this.dispatcher.stopAccepting();
     const left = await this.dispatcher.drain(options.drainMs ?? 5_000);
     if (left > 0) this.log.warn({ inFlight: left }, "handlers still running at the shutdown deadline");
-    for (const instance of this.instances()) {
-      if (!hasOnStop(instance)) continue;
-      try {
-        await instance.onStop();
-      } catch (err) {
-        this.log.error({ err }, "onStop failed");
-      }
-    }
-    for (const pair of [...this.sender.availableTo]) {
-      const [from, to] = pair.split(" ") as [string, string];
+    await this.stopStarted();
+    this.state = "stopped";
+    for (const [from, to] of this.presence.pairs()) {
       // RFC 6121 §4.5.1: going offline is an unavailable presence to those who saw us online.
       await this.sender.send(xml("presence", { from, to, type: "unavailable" })).catch((err: unknown) => this.log.debug({ err }, "could not send unavailable"));
     }
@@ -165,12 +199,68 @@ export class ComponentHost {
     this.iqCaller.rejectAll(errors.stopping());
   }
 
-  /** The component's instance of one of its handler classes (for tests and tooling). */
+  /** The component's instance of one of its classes (for tests and tooling). */
   instance<T>(cls: HandlerClass<T>): T {
     return this.instanceOf(cls) as T;
   }
 
-  private instances(): object[] {
-    return this.registry.classes.map(this.instanceOf);
+  private instanceOf(cls: HandlerClass): object {
+    let instance = this.instances.get(cls);
+    if (!instance) {
+      instance = this.container.resolve(cls) as object;
+      this.instances.set(cls, instance);
+    }
+    return instance;
   }
+
+  private async stopStarted(): Promise<void> {
+    const started = this.started;
+    this.started = [];
+    for (const instance of [...started].reverse()) {
+      await runHook(instance, "onStop").catch((err: unknown) => this.log.error({ err, class: instance.constructor.name }, "onStop failed"));
+    }
+  }
+
+  /** Provides each plugin's providers and validated options; returns one config problem per bad field. */
+  private registerPlugins(fromConfig: Record<string, unknown>, path: string): string[] {
+    const problems: string[] = [];
+    const names = new Set(this.registry.plugins.map((p) => p.name));
+    for (const name of Object.keys(fromConfig)) {
+      if (!names.has(name)) problems.push(`${path}.${name}: ${this.config.type} has no plugin "${name}" (its plugins: ${[...names].sort().join(", ") || "none"})`);
+    }
+    for (const plugin of this.registry.plugins) {
+      for (const provider of plugin.providers ?? []) {
+        if (typeof provider !== "function") this.container.register(provider.token as InjectionToken<unknown>, { useValue: provider.useValue });
+      }
+      if (!plugin.optionsToken) continue;
+      const raw = { ...(plugin.defaults ?? {}), ...((fromConfig[plugin.name] as object | undefined) ?? {}) };
+      try {
+        this.container.register(plugin.optionsToken, { useValue: validateOptions(plugin.options, raw, `${path}.${plugin.name}`) });
+      } catch (err) {
+        if (err instanceof ConfigError) problems.push(...err.lines);
+        else throw err;
+      }
+    }
+    return problems;
+  }
+
+  /**
+   * Each plugin's setup() middleware (in plugin order), then the component's own. Runs while the host is
+   * built, so setup() must resolve providers lazily (inside its middleware), never eagerly.
+   */
+  private wirePluginMiddleware(): void {
+    const context = { domain: this.domain, resolve: <T>(token: HandlerClass<T> | symbol | string) => this.container.resolve(token as InjectionToken<T>) };
+    for (const plugin of this.registry.plugins as Plugin[]) {
+      const mw = plugin.setup?.(context);
+      if (mw?.inbound) this.inbound.use(...mw.inbound);
+      if (mw?.outbound) this.outbound.use(...mw.outbound);
+    }
+    const own = this.registry.options.middleware;
+    if (own?.inbound) this.inbound.use(...own.inbound);
+    if (own?.outbound) this.outbound.use(...own.outbound);
+  }
+}
+
+function isClass(guard: unknown): guard is HandlerClass {
+  return typeof guard === "function" && typeof (guard as { prototype?: { canHandle?: unknown } }).prototype?.canHandle === "function";
 }

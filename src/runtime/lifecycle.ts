@@ -39,3 +39,15 @@ export function hasOnStart(x: object): x is OnStart {
 export function hasOnStop(x: object): x is OnStop {
   return typeof (x as Partial<OnStop>).onStop === "function";
 }
+
+const HOOKS = { onStart: hasOnStart, onOnline: hasOnOnline, onOffline: hasOnOffline, onStop: hasOnStop } as const;
+export type HookName = keyof typeof HOOKS;
+
+/**
+ * The one way a lifecycle hook is called: on `instance` if it implements it, awaited, errors passed to the
+ * caller (the host states the policy per hook: onStart failures stop the start, the others are logged).
+ */
+export async function runHook(instance: object, hook: HookName, ...args: string[]): Promise<void> {
+  if (!HOOKS[hook](instance)) return;
+  await (instance as Record<HookName, (...a: string[]) => unknown>)[hook](...args);
+}

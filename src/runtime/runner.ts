@@ -2,10 +2,11 @@ import type { Server } from "node:http";
 import type { Logger } from "pino";
 import { type LoadedConfig, resolveSecret } from "../config/load.js";
 import { LinkSupervisor } from "../connection/supervisor.js";
-import type { Transport } from "../dispatch/sender.js";
+import { unlistedRouteClasses } from "../handlers/registry.js";
 import { type HealthReport, startOpsServer } from "../ops/http.js";
 import { AnnexMetrics, Metrics } from "../ops/metrics.js";
-import type { Element } from "../stanza/xml.js";
+import { BUILTIN_PLUGINS } from "../plugins/index.js";
+import { bindLink } from "./bind.js";
 import { type Catalogue, resolveComponentClass } from "./catalogue.js";
 import { ComponentHost } from "./host.js";
 import { HostedComponents } from "./hosted.js";
@@ -56,14 +57,6 @@ export class Runner {
         maxStanzaBytes: server.maxStanzaBytes,
         maxQueueBytes: server.maxQueueBytes,
       });
-      // Plain integers on the hot path; /metrics reads them (AnnexMetrics.countStanzas).
-      const counts = metrics.countStanzas(domain);
-      const counted: Transport = {
-        send: (stanza) =>
-          link.send(stanza).then(() => {
-            counts.out[stanza.name as "message"]++;
-          }),
-      };
       const host = new ComponentHost({
         component,
         domain,
@@ -71,21 +64,18 @@ export class Runner {
         options: entry.options,
         optionsPath: `components[${index}].options`,
         builtins: entry.builtins,
+        plugins: entry.plugins,
         maxInFlight: entry.maxInFlight,
         maxQueued: entry.maxQueued,
         logLevel: entry.log.level,
         log: options.log,
-        transport: counted,
         hosted,
-        observer: metrics.observerFor(domain),
+        hooks: metrics.hooksFor(domain),
         metrics: new Metrics(metrics.registry, domain),
       });
-      link.on("stanza", (el: Element) => {
-        counts.in[el.name as "message"]++;
-        void host.dispatch(el);
-      });
-      link.on("offline", (reason: string) => host.linkDown(reason));
-      link.on("online", () => void host.online());
+      // Counting is a pipeline member: plain integers per stanza, exported when /metrics is scraped.
+      const counters = metrics.middlewareFor(domain);
+      bindLink(host, link, { inbound: [counters.inbound], outbound: [counters.outbound] });
       link.on("state", (state: string) => {
         metrics.connectionState.reset();
         for (const c of components) metrics.connectionState.set({ component: c.host.domain, state: c.link.state }, 1);
@@ -125,6 +115,9 @@ export class Runner {
     if (port > 0) {
       this.opsServer = await startOpsServer(host, port, { metrics: () => this.metricsText(), health: () => this.health() });
       this.log.info({ url: `http://${host}:${port}/metrics` }, "metrics and /healthz listening");
+    }
+    for (const cls of unlistedRouteClasses([...BUILTIN_PLUGINS])) {
+      this.log.warn({ class: cls.name }, `${cls.name} has route decorators but no component lists it (in @Component({ handlers }) or a plugin): its routes never run`);
     }
     for (const { host } of this.components) await host.start();
     await Promise.all(this.components.map(({ link }) => link.start()));

@@ -1,6 +1,7 @@
 import jid, { JID } from "@xmpp/jid";
+import { JidError } from "../errors.js";
 
-export { JID };
+export { JID, JidError };
 
 // Stanzas come from and go to the same few addresses again and again; parsing is the costly part.
 const cache = new Map<string, JID>();
@@ -46,13 +47,5 @@ export function tryParseJid(address: string | undefined): JID | undefined {
     return parseJid(address);
   } catch {
     return undefined;
-  }
-}
-
-export class JidError extends Error {
-  readonly code = "ANNEX_ERR_JID";
-  constructor(address: string) {
-    super(`not a valid JID: ${JSON.stringify(address)}`);
-    this.name = "JidError";
   }
 }

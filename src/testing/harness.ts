@@ -1,17 +1,21 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { pino } from "pino";
-import type { BuiltinName } from "../builtins/index.js";
 import type { HandlerClass } from "../handlers/metadata.js";
+import type { BuiltinSwitches } from "../plugins/index.js";
+import { bindLink } from "../runtime/bind.js";
 import { ComponentHost } from "../runtime/host.js";
 import type { HostedComponents } from "../runtime/hosted.js";
 import { type Element, parseXml } from "../stanza/xml.js";
+import { MemoryLink } from "./memory-link.js";
 
 export interface HarnessOptions {
   /** The component's domain; default "component.localhost". */
   domain?: string;
   /** The component's `options` as the config file would give them. */
   options?: unknown;
-  builtins?: Partial<Record<BuiltinName, boolean>>;
+  builtins?: BuiltinSwitches;
+  /** Plugin options as the config file's `plugins` object would give them. */
+  plugins?: Record<string, unknown>;
   /** `from` for injected stanzas that have none; default "user@localhost/test". */
   from?: string;
   /** A pino level for the component's logs; default "silent". */
@@ -29,6 +33,8 @@ export interface HarnessOptions {
  */
 export class Harness {
   readonly host: ComponentHost;
+  /** The harness's link: `link.drop()` / `link.restore()` play a server connection going down and up. */
+  readonly link: MemoryLink;
   /** Every stanza the component sent since the harness was made. */
   readonly sent: Element[] = [];
   private readonly defaultFrom: string;
@@ -43,20 +49,20 @@ export class Harness {
       domain,
       options: options.options,
       builtins: options.builtins,
+      plugins: options.plugins,
       iqTimeoutMs: options.iqTimeoutMs,
       hosted: options.hosted,
       maxInFlight: options.maxInFlight,
       maxQueued: options.maxQueued,
       log: pino({ level: options.logLevel ?? "silent" }),
-      transport: {
-        send: async (stanza) => {
-          // What a server would receive: the serialised stanza, parsed again.
-          const received = parseXml(stanza.toString());
-          this.sent.push(received);
-          this.causedBy.getStore()?.push(received);
-        },
-      },
     });
+    this.link = new MemoryLink(domain, (received) => {
+      this.sent.push(received);
+      this.causedBy.getStore()?.push(received);
+    });
+    // The same binding the runner uses; the harness's link is online from the start.
+    bindLink(this.host, this.link);
+    this.link.state = "online";
   }
 
   get domain(): string {
@@ -66,6 +72,7 @@ export class Harness {
   /** Runs onStart, then onOnline (the harness's "link" is always up). */
   async start(): Promise<void> {
     await this.host.start();
+    // The link is online already; awaiting the hooks here (not through the event) makes start() deterministic.
     await this.host.online();
   }
 
@@ -79,7 +86,7 @@ export class Harness {
     el.attrs.from ??= this.defaultFrom;
     el.attrs.to ??= this.domain;
     const out: Element[] = [];
-    await this.causedBy.run(out, () => this.host.dispatch(el));
+    await this.causedBy.run(out, () => this.host.receive(el));
     return out;
   }
 }

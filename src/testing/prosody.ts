@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { ProsodyMissingError } from "../errors.js";
 import { freePort, isListening } from "./ports.js";
 
 const execFileAsync = promisify(execFile);
@@ -11,13 +12,7 @@ const execFileAsync = promisify(execFile);
 export const PROSODY_BIN = "/usr/bin/prosody";
 export const PROSODYCTL_BIN = "/usr/bin/prosodyctl";
 
-export class ProsodyMissingError extends Error {
-  readonly code = "ANNEX_ERR_NO_PROSODY";
-  constructor() {
-    super(`Prosody is not installed (${PROSODY_BIN} is missing). Install the Debian package: "apt-get update && apt-get install -y prosody", or run "make deps".`);
-    this.name = "ProsodyMissingError";
-  }
-}
+export { ProsodyMissingError };
 
 export interface ProsodyComponent {
   domain: string;
@@ -70,7 +65,7 @@ export class ManagedProsody {
   ) {}
 
   static async start(options: ProsodyOptions = {}): Promise<ManagedProsody> {
-    if (!existsSync(PROSODY_BIN)) throw new ProsodyMissingError();
+    if (!existsSync(PROSODY_BIN)) throw new ProsodyMissingError(PROSODY_BIN);
     const ownsDir = options.dir === undefined;
     const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "annex-prosody-")));
     await mkdir(join(dir, "data"), { recursive: true });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { xml } from "@xmpp/client";
-import { ComponentHost } from "annex";
+import { bindLink, ComponentHost } from "annex";
 import type { ManagedProsody } from "annex/testing";
 import { pino } from "pino";
 import { Echo } from "../../components/echo/index.js";
@@ -153,8 +153,10 @@ describe("the component link against faulty servers", () => {
     });
     const maxQueueBytes = 1024 * 1024;
     const link = new LinkSupervisor({ host: "127.0.0.1", port: server.port, domain: "echo.localhost", secret: "x", log: silent, keepalive: false, maxQueueBytes });
-    const host = new ComponentHost({ component: Echo, domain: "echo.localhost", log: silent, transport: link });
-    link.on("stanza", (el) => void host.dispatch(el));
+    const host = new ComponentHost({ component: Echo, domain: "echo.localhost", log: silent });
+    bindLink(host, link);
+    let stanzasIn = 0;
+    link.on("stanza", () => stanzasIn++);
     try {
       await link.start();
       global.gc?.();
@@ -167,8 +169,7 @@ describe("the component link against faulty servers", () => {
         maxQueued = Math.max(maxQueued, link.stats().queuedBytes);
         maxHeap = Math.max(maxHeap, process.memoryUsage().heapUsed);
       }
-      const stats = link.stats();
-      assert.ok(stats.stanzasIn > 20_000, `the server really flooded us (${stats.stanzasIn} stanzas in)`);
+      assert.ok(stanzasIn > 20_000, `the server really flooded us (${stanzasIn} stanzas in)`);
       // Our queue is capped; the socket's own buffer adds at most one high-water mark and one stanza.
       assert.ok(maxQueued <= maxQueueBytes + 64 * 1024, `queued at most ${maxQueued} bytes`);
       assert.ok(maxHeap - heapBefore < 64 * 1024 * 1024, `heap grew by ${Math.round((maxHeap - heapBefore) / 1e6)} MB`);

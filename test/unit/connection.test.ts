@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { describe, test } from "node:test";
 import { Backoff } from "../../src/connection/backoff.js";
 import { classifyFailure } from "../../src/connection/classify.js";
-import { handshakeDigest } from "../../src/connection/link.js";
+import { handshakeDigest } from "../../src/connection/transport.js";
 import { LinkSupervisor } from "../../src/connection/supervisor.js";
 import { xml } from "annex";
 import { pino } from "pino";
@@ -77,8 +77,8 @@ test("a stanza sent while the link is down is refused with a clear error, not si
 });
 
 test("input split anywhere (inside characters, inside a long text node) reaches the parser intact", async () => {
-  const { ComponentLink } = await import("../../src/connection/link.js");
-  const link = new ComponentLink({ service: "xmpp://127.0.0.1:1", domain: "echo.localhost", secret: "x" });
+  const { TcpTransport } = await import("../../src/connection/transport.js");
+  const link = new TcpTransport({ service: "xmpp://127.0.0.1:1", domain: "echo.localhost", secret: "x" });
   const body = "aé€𝄞".repeat(20_000);
   const stanza = `<message from='a@localhost/r' to='echo.localhost'><body>${body}</body></message>`;
   const writes: string[] = [];

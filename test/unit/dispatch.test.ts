@@ -354,11 +354,9 @@ describe("requests whose send fails", () => {
       domain: "rules.localhost",
       log: pino({ level: "silent" }),
       iqTimeoutMs: 30,
-      transport: {
-        send: async () => {
-          throw Object.assign(new Error("the link to the server went down: not online"), { code: "ANNEX_ERR_LINK_DOWN" });
-        },
-      },
+    });
+    host.bindSink(async () => {
+      throw Object.assign(new Error("the link to the server went down: not online"), { code: "ANNEX_ERR_LINK_DOWN" });
     });
     await assert.rejects(host.sender.request(xml("iq", { type: "get", to: "localhost" }, xml("ping", { xmlns: "urn:xmpp:ping" }))), { code: "ANNEX_ERR_LINK_DOWN" });
     assert.equal(host.iqCaller.size, 0);

@@ -45,7 +45,7 @@ test("a handler still running at the deadline does not hold shutdown", async () 
   class Stuck {
     @Iq({ type: "get", child: "stuck", xmlns: "urn:test:work" })
     stuck() {
-      return new Promise(() => undefined);
+      return new Promise<void>(() => undefined);
     }
   }
   const h = createHarness(Stuck);

@@ -17,13 +17,11 @@ test("a timer-driven crawl waits for the link, checking with a backing-off ping,
     component: Directory,
     domain: "directory.localhost",
     log: pino({ level: "silent" }),
-    transport: {
-      send: async (stanza) => {
-        attempts.push(stanza);
-        if (!up) throw new Error("not online");
-        delivered.push(stanza);
-      },
-    },
+  });
+  host.bindSink(async (stanza) => {
+    attempts.push(stanza);
+    if (!up) throw new Error("not online");
+    delivered.push(stanza);
   });
   await host.start();
   const turn = () => new Promise((resolve) => setImmediate(resolve));

@@ -1,5 +1,6 @@
 import { inject } from "tsyringe";
 import { Handlers, Iq } from "../handlers/decorators.js";
+import { definePlugin } from "../handlers/plugin.js";
 import { HandlerRegistry } from "../handlers/registry.js";
 import { NS } from "../stanza/namespaces.js";
 import { type Element, xml } from "../stanza/xml.js";
@@ -16,3 +17,5 @@ export class VersionBuiltin {
     return xml("query", { xmlns: NS.version }, xml("name", {}, software.name), xml("version", {}, software.version));
   }
 }
+
+export const versionPlugin = definePlugin({ name: "version", description: "XEP-0092: Software Version", handlers: [VersionBuiltin] });

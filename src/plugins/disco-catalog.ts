@@ -1,5 +1,8 @@
-import type { HandlerClass, Identity } from "../handlers/metadata.js";
-import type { HandlerRegistry } from "../handlers/registry.js";
+import { inject } from "tsyringe";
+import { Service } from "../handlers/decorators.js";
+import type { Identity } from "../handlers/metadata.js";
+import { HandlerRegistry } from "../handlers/registry.js";
+import { ComponentInstances } from "../handlers/tokens.js";
 import type { IncomingIq } from "../dispatch/incoming.js";
 import type { Element } from "../stanza/xml.js";
 
@@ -21,10 +24,11 @@ export interface DiscoInfoResult {
 type Provider<T> = (node: string | undefined, iq: IncomingIq) => T | undefined | Promise<T | undefined>;
 
 /** Reads disco answers from the registry and the component's @DiscoInfo/@DiscoItems providers. */
+@Service()
 export class DiscoCatalog {
   constructor(
-    readonly registry: HandlerRegistry,
-    private readonly instanceOf: (cls: HandlerClass) => object,
+    @inject(HandlerRegistry) readonly registry: HandlerRegistry,
+    @inject(ComponentInstances) private readonly instances: ComponentInstances,
   ) {}
 
   /** undefined = no such node. */
@@ -51,7 +55,7 @@ export class DiscoCatalog {
   private async ask<T>(kind: "info" | "items", node: string | undefined, iq: IncomingIq): Promise<T[]> {
     const answers: T[] = [];
     for (const provider of this.registry.discoProviders.filter((p) => p.kind === kind)) {
-      const instance = this.instanceOf(provider.owner) as Record<string | symbol, Provider<T>>;
+      const instance = this.instances.of(provider.owner) as Record<string | symbol, Provider<T>>;
       const answer = await instance[provider.method]!.call(instance, node, iq);
       if (answer !== undefined) answers.push(answer);
     }

@@ -2,9 +2,9 @@ import { createHash } from "node:crypto";
 import { StringDecoder } from "node:string_decoder";
 import { Component, xml } from "@xmpp/component-core";
 import type { Element } from "../stanza/xml.js";
-import { AnnexError } from "../dispatch/errors.js";
+import { errors } from "../errors.js";
 
-export interface LinkOptions {
+export interface TransportOptions {
   /** xmpp://host:port of the server's component listener. */
   service: string;
   domain: string;
@@ -17,11 +17,9 @@ export interface LinkOptions {
   maxQueueBytes?: number;
 }
 
-export interface LinkCounters {
+export interface TransportCounters {
   bytesIn: number;
   bytesOut: number;
-  stanzasIn: number;
-  stanzasOut: number;
 }
 
 interface Queued {
@@ -42,10 +40,11 @@ export const DEFAULT_MAX_QUEUE_BYTES = 4 * 1024 * 1024;
  * - writes honour back-pressure: once the socket's buffer is full, further writes wait in a queue
  *   bounded in bytes, and are refused past it (0.13.1 ignores write()'s return value);
  * - an incoming stanza larger than the limit closes the stream with policy-violation (0.13.1 has no cap).
- * A new link is made for every attempt; the supervisor owns reconnection and keepalive.
+ * This is the transport (the wire): one attempt, one TCP connection. A new one is made for every attempt;
+ * the LinkSupervisor (the Link port's implementation) owns reconnection and keepalive.
  */
-export class ComponentLink extends Component {
-  readonly counters: LinkCounters = { bytesIn: 0, bytesOut: 0, stanzasIn: 0, stanzasOut: 0 };
+export class TcpTransport extends Component {
+  readonly counters: TransportCounters = { bytesIn: 0, bytesOut: 0 };
   private decoder = new StringDecoder("utf8");
   private pendingText: string[] = [];
   private readonly secret: string;
@@ -56,7 +55,7 @@ export class ComponentLink extends Component {
   private queueBytes = 0;
   private congested = false;
 
-  constructor(options: LinkOptions) {
+  constructor(options: TransportOptions) {
     super({ service: options.service, domain: options.domain });
     this.secret = options.secret;
     this.maxStanzaBytes = options.maxStanzaBytes ?? DEFAULT_MAX_STANZA_BYTES;
@@ -68,11 +67,7 @@ export class ComponentLink extends Component {
     this.on("element", () => {
       this.bytesSinceElement = 0;
     });
-    this.on("stanza", () => this.counters.stanzasIn++);
-    this.on("send", (el: Element) => {
-      if (this.isStanza(el)) this.counters.stanzasOut++;
-    });
-    this.on("disconnect", () => this.failQueued(new AnnexError("ANNEX_ERR_LINK_DOWN", "the link to the server went down")));
+    this.on("disconnect", () => this.failQueued(errors.linkDown("the connection closed")));
   }
 
   /** Bytes waiting for the socket (our queue plus the socket's own buffer). */
@@ -123,13 +118,13 @@ export class ComponentLink extends Component {
 
   override write(data: string): Promise<void> {
     // RFC 6120 §4.4: nothing more is sent once our closing tag is out.
-    if (this.status === "closing") return Promise.reject(new AnnexError("ANNEX_ERR_LINK_DOWN", "the stream is closing"));
+    if (this.status === "closing") return Promise.reject(errors.linkDown("the stream is closing"));
     const socket = this.socket;
-    if (!socket) return Promise.reject(new AnnexError("ANNEX_ERR_LINK_DOWN", "not connected"));
+    if (!socket) return Promise.reject(errors.linkDown("not connected"));
     const bytes = Buffer.byteLength(data);
     if (!this.congested && this.queue.length === 0) return this.writeNow(data, bytes);
     if (this.queueBytes + bytes > this.maxQueueBytes) {
-      return Promise.reject(new AnnexError("ANNEX_ERR_QUEUE_FULL", `the server is not reading: ${this.queueBytes} bytes already wait to be sent (limit ${this.maxQueueBytes})`));
+      return Promise.reject(errors.queueFull(this.queueBytes, this.maxQueueBytes));
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ data, bytes, resolve, reject });
@@ -139,7 +134,7 @@ export class ComponentLink extends Component {
 
   private writeNow(data: string, bytes: number): Promise<void> {
     const socket = this.socket;
-    if (!socket) return Promise.reject(new AnnexError("ANNEX_ERR_LINK_DOWN", "not connected"));
+    if (!socket) return Promise.reject(errors.linkDown("not connected"));
     // Stanzas written in the same tick leave in one syscall (writev) instead of one each.
     if (socket.writableCorked === 0) {
       socket.cork();

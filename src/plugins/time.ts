@@ -1,4 +1,5 @@
 import { Handlers, Iq } from "../handlers/decorators.js";
+import { definePlugin } from "../handlers/plugin.js";
 import { NS } from "../stanza/namespaces.js";
 import { type Element, xml } from "../stanza/xml.js";
 
@@ -20,3 +21,5 @@ export function formatOffset(minutesBehindUtc: number): string {
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
 }
+
+export const timePlugin = definePlugin({ name: "time", description: "XEP-0202: Entity Time", handlers: [TimeBuiltin] });

@@ -1,5 +1,6 @@
 import { inject } from "tsyringe";
 import { Handlers, Iq } from "../handlers/decorators.js";
+import { definePlugin } from "../handlers/plugin.js";
 import type { IncomingIq } from "../dispatch/incoming.js";
 import { StanzaError } from "../stanza/errors.js";
 import { NS } from "../stanza/namespaces.js";
@@ -40,3 +41,11 @@ export class DiscoBuiltin {
     );
   }
 }
+
+/** XEP-0030: disco#info and disco#items of the domain and its nodes, from the registry and the @Disco* providers. */
+export const discoPlugin = definePlugin({
+  name: "disco",
+  description: "XEP-0030: Service Discovery",
+  handlers: [DiscoBuiltin],
+  providers: [DiscoCatalog],
+});

@@ -1,0 +1,129 @@
+// The one error catalogue of Annex (the Fastify model): every code, the class that carries it and its
+// message live here, below every other folder, so any layer can throw them and nothing compares codes as
+// strings: `err.code === ErrorCode.LinkFatal`. docs/api.md's table is checked against CATALOGUE by a test.
+
+/** Every stable error code Annex throws. */
+export const ErrorCode = {
+  NoTo: "ANNEX_ERR_NO_TO",
+  ForeignFrom: "ANNEX_ERR_FOREIGN_FROM",
+  NotStanza: "ANNEX_ERR_NOT_STANZA",
+  IqNotRequest: "ANNEX_ERR_IQ_NOT_REQUEST",
+  IqTimeout: "ANNEX_ERR_IQ_TIMEOUT",
+  LinkDown: "ANNEX_ERR_LINK_DOWN",
+  QueueFull: "ANNEX_ERR_QUEUE_FULL",
+  Stopping: "ANNEX_ERR_STOPPING",
+  Jid: "ANNEX_ERR_JID",
+  Config: "ANNEX_ERR_CONFIG",
+  Registry: "ANNEX_ERR_REGISTRY",
+  HandlerResult: "ANNEX_ERR_HANDLER_RESULT",
+  LinkFatal: "ANNEX_ERR_LINK_FATAL",
+  NoProsody: "ANNEX_ERR_NO_PROSODY",
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface CatalogueEntry {
+  code: ErrorCode;
+  /** The class an error with this code is an instance of (all extend AnnexError). */
+  className: "AnnexError" | "ConfigError" | "RegistryError" | "JidError" | "FatalLinkError" | "ProsodyMissingError";
+  /** Where it comes from and what it means, as the API reference shows it. */
+  when: string;
+}
+
+/** The reference table: one row per code (docs/api.md renders exactly this, see errorTableMarkdown). */
+export const CATALOGUE: readonly CatalogueEntry[] = [
+  { code: ErrorCode.NoTo, className: "AnnexError", when: "`Sender.send`/`request`: stanza without `to`" },
+  { code: ErrorCode.ForeignFrom, className: "AnnexError", when: "`Sender.send`/`request`: `from` outside the domain" },
+  { code: ErrorCode.NotStanza, className: "AnnexError", when: "`Sender.send`: not message, presence or iq" },
+  { code: ErrorCode.IqNotRequest, className: "AnnexError", when: "`Sender.request`: not an IQ get/set" },
+  { code: ErrorCode.IqTimeout, className: "AnnexError", when: "`Sender.request`: no answer in time" },
+  { code: ErrorCode.LinkDown, className: "AnnexError", when: "`Sender.send`: not connected, or the stream is closing; `Sender.request`: the link dropped while waiting" },
+  { code: ErrorCode.QueueFull, className: "AnnexError", when: "`Sender.send`: output queue full" },
+  { code: ErrorCode.Stopping, className: "AnnexError", when: "`Sender.send` after the component stopped; `Sender.request`: the component stopped while waiting" },
+  { code: ErrorCode.Jid, className: "JidError", when: "`parseJid`, `Sender.send` with a bad `to`" },
+  { code: ErrorCode.Config, className: "ConfigError", when: "config loading, component and plugin options, `Runner.create`, `createHarness`" },
+  { code: ErrorCode.Registry, className: "RegistryError", when: "`HandlerRegistry.build` (so `ComponentHost`, `Runner.create`, `annex config check`, `createHarness`): not a component, duplicate routes, missing constructor metadata, bad plugins" },
+  { code: ErrorCode.HandlerResult, className: "AnnexError", when: "dispatch: a handler returned something that is not an element (or a list of elements), or an IQ handler returned a whole `<iq>`; logged with the handler's name, IQs get `internal-server-error`" },
+  { code: ErrorCode.LinkFatal, className: "FatalLinkError", when: "`Runner.start`, `Link.start`: the server refused a component for good; `err.failure` is `{ kind, condition, advice }`" },
+  { code: ErrorCode.NoProsody, className: "ProsodyMissingError", when: "`ManagedProsody.start` without `/usr/bin/prosody`" },
+];
+
+/** The markdown table of CATALOGUE, as docs/api.md carries it. */
+export function errorTableMarkdown(): string {
+  const rows = CATALOGUE.map((e) => `| \`${e.code}\` | \`${e.className}\` | ${e.when} |`);
+  return ["| code | class | thrown by |", "| --- | --- | --- |", ...rows].join("\n");
+}
+
+/** Base of every error Annex throws on purpose; `code` is one of ErrorCode. */
+export class AnnexError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = "AnnexError";
+    this.code = code;
+  }
+}
+
+/** A configuration problem: one line per bad field, naming the field, what was expected and what was found. */
+export class ConfigError extends AnnexError {
+  constructor(readonly lines: string[]) {
+    super(ErrorCode.Config, lines.join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+/** A component that cannot be assembled from its classes (found before anything is instantiated). */
+export class RegistryError extends AnnexError {
+  constructor(message: string) {
+    super(ErrorCode.Registry, message);
+    this.name = "RegistryError";
+  }
+}
+
+export class JidError extends AnnexError {
+  constructor(readonly address: string) {
+    super(ErrorCode.Jid, `not a valid JID: ${JSON.stringify(address)}`);
+    this.name = "JidError";
+  }
+}
+
+/** What the link does after a failed or dropped connection. */
+export type FailureClass = "fatal" | "conflict" | "retry";
+
+export interface ClassifiedFailure {
+  kind: FailureClass;
+  /** The stream error condition (RFC 6120 §4.9.3) or the socket error code. */
+  condition: string;
+  /** One line for the admin: what is wrong and what to check. */
+  advice: string;
+}
+
+/** The server refused the component for good (wrong secret, unknown domain…): retrying cannot help. */
+export class FatalLinkError extends AnnexError {
+  constructor(readonly failure: ClassifiedFailure) {
+    super(ErrorCode.LinkFatal, failure.advice);
+    this.name = "FatalLinkError";
+  }
+}
+
+export class ProsodyMissingError extends AnnexError {
+  constructor(bin: string) {
+    super(ErrorCode.NoProsody, `Prosody is not installed (${bin} is missing). Install the Debian package: "apt-get update && apt-get install -y prosody", or run "make deps".`);
+    this.name = "ProsodyMissingError";
+  }
+}
+
+/** Factories for the AnnexError messages, so each code's wording is written once. */
+export const errors = {
+  noTo: (name: string) => new AnnexError(ErrorCode.NoTo, `outbound <${name}/> has no 'to': every stanza a component sends needs one (XEP-0114 §3)`),
+  foreignFrom: (from: string, domain: string) =>
+    new AnnexError(ErrorCode.ForeignFrom, `outbound 'from' ${from} is outside the component's domain ${domain}; the server would close the stream`),
+  notStanza: (name: string) => new AnnexError(ErrorCode.NotStanza, `can only send message, presence or iq, not <${name}/>`),
+  iqTimeout: (to: string, ms: number) => new AnnexError(ErrorCode.IqTimeout, `no reply from ${to} within ${ms} ms`),
+  iqNotRequest: () => new AnnexError(ErrorCode.IqNotRequest, "request() takes an <iq type='get'|'set'/>"),
+  linkDown: (reason: string) => new AnnexError(ErrorCode.LinkDown, `the link to the server went down: ${reason}`),
+  queueFull: (queued: number, limit: number) =>
+    new AnnexError(ErrorCode.QueueFull, `the server is not reading: ${queued} bytes already wait to be sent (limit ${limit})`),
+  stopping: () => new AnnexError(ErrorCode.Stopping, "the component is stopping; nothing more is sent"),
+  handlerResult: (handler: string, what: string, fix: string) => new AnnexError(ErrorCode.HandlerResult, `${handler} returned ${what}: ${fix}`),
+};
