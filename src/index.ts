@@ -1,13 +1,11 @@
 import "reflect-metadata";
 
 // The public API of Annex. Components import from "annex"; tests also from "annex/testing".
-export { Component, Handlers, Service, Guard, Message, Presence, Iq, DiscoInfo, DiscoItems, type IqHandlerResult, type StanzaHandlerResult } from "./handlers/decorators.js";
+export { Component, Handlers, Service, Guard, Inject, Message, Presence, Iq, DiscoInfo, DiscoItems, type IqHandlerResult, type StanzaHandlerResult } from "./handlers/decorators.js";
 export type { ComponentOptions, Identity, IqFilter, RouteFilter, HandlerClass, CanHandle, GuardFn, GuardContext } from "./handlers/metadata.js";
 export { definePlugin, type Plugin, type PluginContext, type PluginProvider } from "./handlers/plugin.js";
 export { HandlerRegistry, RegistryError } from "./handlers/registry.js";
 export { Logger, ComponentConfig, ComponentInstances } from "./handlers/tokens.js";
-// Explicit injection tokens, for classes compiled without emitDecoratorMetadata or with type-only imports.
-export { inject as Inject, inject } from "tsyringe";
 export { IncomingStanza, IncomingMessage, IncomingPresence, IncomingIq, type MessageReply } from "./dispatch/incoming.js";
 export { Sender } from "./dispatch/sender.js";
 export type { DispatchHooks } from "./dispatch/dispatcher.js";

@@ -1,4 +1,4 @@
-import { ConfigError } from "../config/errors.js";
+import { ConfigError, RegistryError } from "../errors.js";
 
 /** sysexits.h codes, so service managers can tell "fix the config" from "crashed". */
 export const EXIT = { ok: 0, failure: 1, usage: 64, config: 78 } as const;
@@ -13,6 +13,12 @@ export const defaultIo: CliIo = { out: (l) => process.stdout.write(`${l}\n`), er
 export function reportStartupError(err: unknown, io: CliIo): number {
   if (err instanceof ConfigError) {
     io.err(`annex: the configuration is not valid:\n${err.lines.map((l) => `  ${l}`).join("\n")}`);
+    return EXIT.config;
+  }
+  // A component that cannot be assembled (missing decorator metadata, duplicate routes…) is fixed in its
+  // code or build: one line naming the class and the fix, exit 78 like any other configuration problem.
+  if (err instanceof RegistryError) {
+    io.err(`annex: ${err.message}`);
     return EXIT.config;
   }
   io.err(`annex: ${(err as Error).message}`);

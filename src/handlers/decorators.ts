@@ -1,5 +1,5 @@
 import "reflect-metadata";
-import { injectable } from "tsyringe";
+import { inject, injectable, type InjectionToken } from "tsyringe";
 import type { Element } from "../stanza/xml.js";
 import {
   COMPONENT_META,
@@ -12,6 +12,7 @@ import {
   type DiscoProviderMeta,
   type IqFilter,
   recordComponent,
+  recordRoutedClass,
   ROUTES_META,
   type RouteFilter,
   type RouteMeta,
@@ -72,8 +73,19 @@ type HandlerMethod<R> = (stanza: any) => Awaitable<R>;
 /** A method decorator that makes TypeScript check the handler's return type. */
 export type RouteDecorator<R> = <M extends HandlerMethod<R>>(target: object, method: string | symbol, descriptor: TypedPropertyDescriptor<M>) => void;
 
+/**
+ * Names the token of one constructor parameter explicitly: needed where no `design:paramtypes` is emitted
+ * (esbuild, tsx, tsc without emitDecoratorMetadata) or the type is a type-only import or an interface.
+ * Takes Annex's abstract tokens (Logger) as well as classes, symbols and strings.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function Inject(token: InjectionToken | (abstract new (...args: any[]) => unknown)): ParameterDecorator {
+  return inject(token as InjectionToken) as ParameterDecorator;
+}
+
 function addRoute(target: object, meta: RouteMeta): void {
   const cls = target.constructor;
+  recordRoutedClass(cls as never);
   const routes = (Reflect.getOwnMetadata(ROUTES_META, cls) as RouteMeta[] | undefined) ?? [];
   Reflect.defineMetadata(ROUTES_META, [...routes, meta], cls);
 }

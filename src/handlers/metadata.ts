@@ -1,6 +1,5 @@
 import type { ZodType } from "zod";
 import type { Middleware } from "../pipeline/pipeline.js";
-import type { Plugin } from "./plugin.js";
 
 /** A class Annex can instantiate through tsyringe. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -89,6 +88,37 @@ export interface DiscoProviderMeta {
   method: string | symbol;
 }
 
+// Plugins (see plugin.ts for the model and definePlugin).
+
+/** A provider the plugin puts in the component's container: a class (one instance) or a value under a token. */
+export type PluginProvider = HandlerClass | { token: HandlerClass | symbol | string; useValue: unknown };
+
+export interface Plugin<Options = unknown> {
+  /** Unique per component; also the config key that switches a built-in off (`builtins.<name>: false`). */
+  readonly name: string;
+  /** What it implements, for docs and logs (e.g. "XEP-0199: XMPP Ping"). */
+  readonly description?: string;
+  /** Names of plugins that must be present too (a RegistryError names the missing one). */
+  readonly dependencies?: string[];
+  readonly handlers?: HandlerClass[];
+  readonly providers?: PluginProvider[];
+  /** Called once per component when its host is made (Slixmpp's plugin_init); returns the plugin's middleware. */
+  readonly setup?: (context: PluginContext) => { inbound?: Middleware[]; outbound?: Middleware[] } | void;
+  /** Validates `plugins.<name>` from the component's config entry; the parsed value is provided under `optionsToken`. */
+  readonly options?: ZodType<Options>;
+  /** The token its parsed options are provided under (inject it with @Inject(token)). */
+  readonly optionsToken?: symbol;
+  /** Options given in code (the config's `plugins.<name>` object overrides them key by key). */
+  readonly defaults?: Partial<Options>;
+}
+
+/** What a plugin's setup() can reach. */
+export interface PluginContext {
+  readonly domain: string;
+  /** Resolves from the component's container (its registry, config, sender, the plugin's own providers…). */
+  resolve<T>(token: HandlerClass<T> | symbol | string): T;
+}
+
 /** Metadata keys. Decorators only write these; the registry is the only reader. */
 export const COMPONENT_META = Symbol.for("annex:component");
 export const ROUTES_META = Symbol.for("annex:routes");
@@ -123,6 +153,17 @@ const COMPONENTS: Set<HandlerClass> = ((globalThis as Record<symbol, unknown>)[S
 
 export function recordComponent(cls: HandlerClass): void {
   COMPONENTS.add(cls);
+}
+
+/** Every class with route decorators in this process (to warn about ones no component lists). */
+const ROUTED: Set<HandlerClass> = ((globalThis as Record<symbol, unknown>)[Symbol.for("annex:routed-classes")] ??= new Set()) as Set<HandlerClass>;
+
+export function recordRoutedClass(cls: HandlerClass): void {
+  ROUTED.add(cls);
+}
+
+export function routedClasses(): HandlerClass[] {
+  return [...ROUTED];
 }
 
 export function knownComponents(): HandlerClass[] {

@@ -12,6 +12,7 @@ import {
   readDiscoProviders,
   readGuards,
   readRoutes,
+  routedClasses,
   type RouteMeta,
   type StanzaKind,
 } from "./metadata.js";
@@ -35,9 +36,6 @@ export interface DiscoProvider {
   owner: HandlerClass;
   method: string | symbol;
 }
-
-/** Every class that has route decorators, wherever it was loaded (to warn about ones no component lists). */
-const ROUTED_CLASSES: Set<HandlerClass> = ((globalThis as Record<symbol, unknown>)[Symbol.for("annex:routed-classes")] ??= new Set()) as Set<HandlerClass>;
 
 /**
  * The one registry built from decorator metadata and the component's plugins. Dispatch, disco and docs all
@@ -91,7 +89,10 @@ export class HandlerRegistry {
     assertNoDuplicateRoutes(routes.filter((r) => !r.builtin));
 
     const classes = unique([...userClasses, ...pluginClasses, ...services]);
-    const guardClasses = routes.flatMap((r) => r.guards).filter(isGuardClass);
+    const guardClasses = unique(routes.flatMap((r) => r.guards).filter(isGuardClass));
+    for (const cls of guardClasses) {
+      if (!isService(cls)) throw new RegistryError(`${component.name}: the guard class ${cls.name} is not marked @Service(): mark it, so the component's container can make it`);
+    }
     for (const cls of unique([...classes, ...guardClasses])) assertInjectable(cls);
     const disco = [...userClasses, ...pluginClasses].flatMap((owner) => readDiscoProviders(owner).map((p) => ({ ...p, owner })));
     return new HandlerRegistry(component, options, classes, routes, disco, plugins);
@@ -150,12 +151,11 @@ export function unlistedRouteClasses(defaults: Plugin[] = []): HandlerClass[] {
     for (const cls of options?.handlers ?? []) listed.add(cls);
     for (const plugin of options?.plugins ?? []) for (const cls of plugin.handlers ?? []) listed.add(cls);
   }
-  return [...ROUTED_CLASSES].filter((cls) => !listed.has(cls));
+  return routedClasses().filter((cls) => !listed.has(cls));
 }
 
 function routesOf(owner: HandlerClass, builtin: boolean, plugin?: string): Route[] {
   const metas = readRoutes(owner);
-  if (metas.length > 0) ROUTED_CLASSES.add(owner);
   const classGuards = readGuards(owner);
   return metas.map((meta) => ({ ...meta, owner, builtin, plugin, guards: [...classGuards, ...readGuards(owner, meta.method)] }));
 }

@@ -71,11 +71,12 @@ export class PresenceSubscriptionHandlers {
     return [presence.reply("subscribed"), this.available(presence)];
   }
 
-  // RFC 6121 §3.3.3: an unsubscribe is acknowledged with unsubscribed (and the subscriber forgotten).
+  // RFC 6121 §3.3.3: an unsubscribe is acknowledged with unsubscribed (and the subscriber forgotten), and the
+  // contact (we) sends unavailable so the former subscriber stops showing us online.
   @Presence({ type: "unsubscribe" })
-  unsubscribe(presence: IncomingPresence): Element {
+  unsubscribe(presence: IncomingPresence): Element[] {
     this.roster.record("unsubscribed", presence.from.bare().toString());
-    return presence.reply("unsubscribed");
+    return [presence.reply("unsubscribed"), presence.reply("unavailable")];
   }
 
   // RFC 6121 §4.3.2: a probe is answered with our current presence. While running that is available;
