@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { assertXmlEqual, createHarness } from "annex/testing";
+import { CAPS_NODE, capsVer } from "annex";
+import { assertXmlEqual, createHarness, type Harness } from "annex/testing";
 import { Echo } from "./echo.js";
 
 const alice = "alice@localhost/phone";
@@ -43,17 +44,17 @@ describe("echo", () => {
   test("approves a subscription and says it is available (RFC 6121 §3.1.3)", async () => {
     const h = createHarness(Echo, { domain: "echo.localhost" });
     const out = await h.inject(`<presence type='subscribe' from='alice@localhost'/>`);
-    assert.deepEqual(out.map(String), [
-      '<presence from="echo.localhost" to="alice@localhost" type="subscribed"/>',
-      '<presence from="echo.localhost" to="alice@localhost"/>',
-    ]);
+    assert.equal(out.length, 2);
+    assertXmlEqual(out[0], `<presence from='echo.localhost' to='alice@localhost' type='subscribed'/>`);
+    // The available presence carries XEP-0115 caps, so clients know echo's features without asking.
+    assertXmlEqual(out[1], `<presence from='echo.localhost' to='alice@localhost'>${caps(h)}</presence>`);
   });
 
   test("answers a probe with available while running, and says unavailable when stopped", async () => {
     const h = createHarness(Echo, { domain: "echo.localhost" });
     await h.start();
     const [probe] = await h.inject(`<presence type='probe' from='alice@localhost'/>`);
-    assertXmlEqual(probe, `<presence from='echo.localhost' to='alice@localhost'/>`);
+    assertXmlEqual(probe, `<presence from='echo.localhost' to='alice@localhost'>${caps(h)}</presence>`);
     const before = h.sent.length;
     await h.stop();
     assert.deepEqual(h.sent.slice(before).map(String), ['<presence from="echo.localhost" to="alice@localhost" type="unavailable"/>']);
@@ -61,8 +62,9 @@ describe("echo", () => {
 
   test("acknowledges an unsubscribe", async () => {
     const h = createHarness(Echo, { domain: "echo.localhost" });
-    const [reply] = await h.inject(`<presence type='unsubscribe' from='alice@localhost'/>`);
-    assert.equal(reply?.attrs.type, "unsubscribed");
+    const out = await h.inject(`<presence type='unsubscribe' from='alice@localhost'/>`);
+    // RFC 6121 §3.3.3: unsubscribed, then unavailable so the former subscriber stops showing echo online.
+    assert.deepEqual(out.map((s) => s.attrs.type), ["unsubscribed", "unavailable"]);
   });
 
   test("its disco#info names it", async () => {
@@ -71,3 +73,8 @@ describe("echo", () => {
     assert.deepEqual(reply?.getChild("query")?.getChild("identity")?.attrs, { category: "component", type: "generic", name: "Echo" });
   });
 });
+
+function caps(h: Harness): string {
+  const ver = capsVer(h.host.registry.identities, h.host.registry.features);
+  return `<c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='${CAPS_NODE}' ver='${ver}'/>`;
+}

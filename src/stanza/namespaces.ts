@@ -10,4 +10,5 @@ export const NS = {
   version: "jabber:iq:version",
   time: "urn:xmpp:time",
   dataForms: "jabber:x:data",
+  caps: "http://jabber.org/protocol/caps",
 } as const;

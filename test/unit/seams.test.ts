@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import {
   AnnexError,
   bindLink,
+  CAPS_NODE,
+  capsVer,
   CATALOGUE,
   Component,
   ComponentConfig,
@@ -11,6 +14,7 @@ import {
   definePlugin,
   type Element,
   ErrorCode,
+  errorTableMarkdown,
   Guard,
   type GuardFn,
   Handlers,
@@ -50,6 +54,13 @@ describe("the error catalogue", () => {
     const codes = Object.values(ErrorCode);
     assert.deepEqual(CATALOGUE.map((e) => e.code).sort(), [...codes].sort());
     assert.equal(new Set(CATALOGUE.map((e) => e.code)).size, CATALOGUE.length);
+  });
+
+  test("docs/api.md carries exactly the catalogue's table (regenerate it from errorTableMarkdown() when a code changes)", () => {
+    const api = readFileSync("docs/api.md", "utf8");
+    const table = /<!-- error-table:begin -->\n([\s\S]*?)\n<!-- error-table:end -->/.exec(api)?.[1];
+    assert.ok(table, "docs/api.md has the error-table markers");
+    assert.equal(table, errorTableMarkdown());
   });
 
   test("the error classes carry catalogue codes and are AnnexErrors", () => {
@@ -203,7 +214,7 @@ describe("guards", () => {
 
 describe("plugins", () => {
   test("the built-ins are plugins and the config's builtins keys are derived from them", () => {
-    assert.deepEqual(BUILTIN_NAMES, ["disco", "ping", "version", "time"]);
+    assert.deepEqual(BUILTIN_NAMES, ["disco", "ping", "version", "time", "caps"]);
     const parsed = ConfigSchema.safeParse({ components: [{ type: "echo", domain: "e.localhost", secret: "s", builtins: { teleport: false } }] });
     assert.equal(parsed.success, false);
     assert.match(JSON.stringify(parsed.error?.issues), /teleport/);
@@ -211,6 +222,35 @@ describe("plugins", () => {
 
   @Component({ identity: { category: "component", type: "generic" }, plugins: [presenceSubscription()] })
   class Buddy {}
+
+  test("caps: the XEP-0115 §5.2 example's verification string", () => {
+    const ver = capsVer([{ category: "client", type: "pc", name: "Exodus 0.9.1" }], [
+      "http://jabber.org/protocol/disco#info",
+      "http://jabber.org/protocol/disco#items",
+      "http://jabber.org/protocol/muc",
+      "http://jabber.org/protocol/caps",
+    ]);
+    assert.equal(ver, "QgayPKawpkPSDYmwT/WM94uAlu0=");
+  });
+
+  test("caps: every available presence carries <c/> computed from the registry, and disco#info answers its node#ver", async () => {
+    const h = createHarness(Buddy, { domain: "buddy.localhost" });
+    const [, available] = await h.inject(`<presence type='subscribe' from='alice@localhost/r'/>`);
+    const c = available?.getChild("c", "http://jabber.org/protocol/caps");
+    assert.equal(c?.attrs.hash, "sha-1");
+    assert.equal(c?.attrs.node, CAPS_NODE);
+    const [info] = await h.inject(`<iq type='get' id='caps' from='alice@localhost/r'><query xmlns='http://jabber.org/protocol/disco#info' node='${CAPS_NODE}#${c?.attrs.ver}'/></iq>`);
+    const query = info?.getChild("query", "http://jabber.org/protocol/disco#info");
+    const features = query?.getChildren("feature").map((f) => f.attrs.var as string) ?? [];
+    const identities = query?.getChildren("identity").map((i) => ({ category: i.attrs.category as string, type: i.attrs.type as string, name: i.attrs.name as string | undefined })) ?? [];
+    assert.ok(features.includes("urn:xmpp:ping"));
+    assert.equal(capsVer(identities, features), c?.attrs.ver, "a client recomputing the ver from disco#info gets the same string");
+    const [unsub] = await h.inject(`<presence type='unsubscribe' from='alice@localhost/r'/>`);
+    assert.equal(unsub?.getChild("c", "http://jabber.org/protocol/caps"), undefined, "not on unsubscribed");
+    const off = createHarness(Buddy, { builtins: { disco: false } });
+    const [, plain] = await off.inject(`<presence type='subscribe' from='alice@localhost/r'/>`);
+    assert.equal(plain?.getChild("c", "http://jabber.org/protocol/caps"), undefined, "no caps without disco to answer them");
+  });
 
   test("presence-subscription: approves, answers probes, acknowledges unsubscribes, keeps the roster, says unavailable at stop", async () => {
     const h = createHarness(Buddy, { domain: "buddy.localhost" });
