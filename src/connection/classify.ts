@@ -1,50 +1,79 @@
 import type { ClassifiedFailure } from "../errors.js";
+import type { ServerKind } from "./server-kind.js";
 
 export type { ClassifiedFailure, FailureClass } from "../errors.js";
 
-/** Classifies an error from a connection attempt; the secret is never part of the message. */
-export function classifyFailure(err: unknown, domain: string, service: string): ClassifiedFailure {
-  const e = err as { condition?: string; code?: string; message?: string; name?: string };
+/** The parts of an error a classification reads; `text` is the stream error's <text/> (RFC 6120 §4.9.2). */
+interface FailureLike {
+  condition?: string;
+  code?: string;
+  message?: string;
+  text?: string;
+  /** For the wrong-port conditions: what the port sent instead. */
+  seen?: string;
+}
+
+/** What a component port is called in each server's config. */
+function componentPortHint(server: ServerKind): string {
+  if (server === "prosody") return "Prosody's component_ports (default 5347)";
+  if (server === "ejabberd") return "the port of ejabberd's ejabberd_service listener";
+  return "the component listener (Prosody: component_ports, default 5347; ejabberd: the ejabberd_service listener's port)";
+}
+
+/**
+ * Classifies an error from a connection attempt into fatal / conflict / retry, with one line of advice that
+ * names the configuration of the server it came from (`server`, from its stream header). The secret is never
+ * part of the message.
+ */
+export function classifyFailure(err: unknown, domain: string, service: string, server: ServerKind = "unknown"): ClassifiedFailure {
+  const e = (err ?? {}) as FailureLike;
   // A stream error names its condition (RFC 6120 §4.9.3); a socket error its code; a plain close has neither.
-  const condition = e?.condition ?? e?.code ?? "disconnected";
+  const condition = e.condition ?? e.code ?? "disconnected";
+  const fatal = (advice: string): ClassifiedFailure => ({ kind: "fatal", condition, advice });
   switch (condition) {
     // RFC 6120 §4.9.3.12 / XEP-0114 §3: the handshake digest did not match.
     case "not-authorized":
-      return {
-        kind: "fatal",
-        condition,
-        advice: `the server rejected the secret for ${domain}: check that the component's secret matches component_secret under Component "${domain}" in the server's config`,
-      };
+      if (server === "prosody") return fatal(`Prosody rejected the secret for ${domain}: check that the component's secret matches component_secret under Component "${domain}" in Prosody's config`);
+      if (server === "ejabberd") {
+        // ejabberd 23.01 answers not-authorized both for a wrong password and for a domain missing from the listener's hosts.
+        return fatal(`ejabberd refused ${domain}: check that ${domain} is listed under hosts of the ejabberd_service listener on that port, with password equal to the component's secret`);
+      }
+      return fatal(`the server rejected the secret for ${domain}: check the component's secret against the server's (Prosody: component_secret under Component "${domain}"; ejabberd: password under hosts of the ejabberd_service listener)`);
     // RFC 6120 §4.9.3.6: the server hosts no component of that name.
     case "host-unknown":
-      return {
-        kind: "fatal",
-        condition,
-        advice: `the server at ${service} does not know ${domain}: add Component "${domain}" with a component_secret to its config (Prosody) and reload it`,
-      };
+      if (server === "ejabberd") return fatal(`ejabberd at ${service} does not know ${domain}: add it under hosts of the ejabberd_service listener, with a password`);
+      return fatal(`the server at ${service} does not know ${domain}: add Component "${domain}" with a component_secret to its config (Prosody) and reload it`);
     // RFC 6120 §4.9.3.5: the domain was hosted and no longer is.
     case "host-gone":
-      return {
-        kind: "fatal",
-        condition,
-        advice: `the server at ${service} no longer hosts ${domain}: check the Component "${domain}" line in its config`,
-      };
+      return fatal(`the server at ${service} no longer hosts ${domain}: check the ${server === "ejabberd" ? "hosts of the ejabberd_service listener" : `Component "${domain}" line`} in its config`);
     // RFC 6120 §4.9.3.10 / §4.9.3.25: the server does not speak jabber:component:accept as we do; retrying cannot help.
     case "invalid-namespace":
     case "unsupported-version":
-      return {
-        kind: "fatal",
-        condition,
-        advice: `the server at ${service} refused the component stream for ${domain} (${condition}): is ${service} a component port (XEP-0114), not a client port?`,
-      };
-    // RFC 6120 §4.9.3.3: another connection already holds the domain.
+      return fatal(`the server at ${service} refused the component stream for ${domain} (${condition}): is it a client port? set server.port to ${componentPortHint(server)}`);
+    // Our own conditions for a port that is not a component port (see server-kind.ts and transport.ts).
+    case "client-port":
+      return fatal(`${service} is a client port (it answered with a jabber:client stream), not a component port: set server.port to ${componentPortHint(server)}`);
+    case "http-port":
+      return fatal(`${service} is an HTTP port (it answered ${e.seen ?? "HTTP"}), not an XMPP component port: set server.port to ${componentPortHint(server)}`);
+    case "tls-port":
+      return fatal(`${service} speaks TLS first (it sent ${e.seen ?? "a TLS record"}); Annex's link is plain TCP: set server.port to ${componentPortHint(server)} without tls`);
+    case "not-xmpp":
+      return fatal(`${service} is not an XMPP component port (it sent ${e.seen ?? "something that is not XML"}): set server.port to ${componentPortHint(server)}`);
+    // RFC 6120 §4.9.3.3: the domain is taken.
     case "conflict":
+      // ejabberd 23.01: a component domain that is also one of ejabberd's own hosts can never register.
+      if (/existing local domain/i.test(e.text ?? "")) {
+        return fatal(`ejabberd already serves ${domain} as one of its own hosts, so no component can take it: give the component a domain that is not in ejabberd's hosts list (e.g. a subdomain), or remove ${domain} from hosts`);
+      }
+      if (server === "ejabberd") {
+        return { kind: "conflict", condition, advice: `ejabberd refused a second connection as ${domain}: stop the other instance, or set up domain_balancing with component_number for several; retrying slowly` };
+      }
       return {
         kind: "conflict",
         condition,
         advice: `another instance is already connected as ${domain}: stop it, or set component_conflict_resolve = "kick_old" in Prosody's config to let the newest win; retrying slowly`,
       };
     default:
-      return { kind: "retry", condition, advice: `connection to ${service} as ${domain} failed (${e?.message || condition}); retrying` };
+      return { kind: "retry", condition, advice: `connection to ${service} as ${domain} failed (${e.message || condition}); retrying` };
   }
 }

@@ -7,6 +7,7 @@ import { Backoff } from "./backoff.js";
 import { classifyFailure } from "./classify.js";
 import { Keepalive, type KeepaliveOptions, DEFAULT_KEEPALIVE, keepaliveFilter } from "./keepalive.js";
 import type { Link, LinkState } from "./port.js";
+import type { ServerKind } from "./server-kind.js";
 import { TcpTransport, type TransportCounters } from "./transport.js";
 
 export type { LinkState };
@@ -52,6 +53,8 @@ export class LinkSupervisor extends EventEmitter implements Link {
   reconnects = 0;
   lastError: string | undefined;
   readonly middleware: { inbound: Middleware[] };
+  /** The server this link talks to, from the last stream header it sent ("unknown" before one arrives). */
+  server: ServerKind = "unknown";
   private link: TcpTransport | undefined;
   private timer: NodeJS.Timeout | undefined;
   private onlineSince = 0;
@@ -138,6 +141,9 @@ export class LinkSupervisor extends EventEmitter implements Link {
     link.on("error", (err: unknown) => {
       failure ??= err;
     });
+    link.on("open", () => {
+      this.server = link.server;
+    });
     link.on("input", () => this.keepalive?.sawInput());
     link.on("stanza", (el: Element) => this.emit("stanza", el));
     link.on("disconnect", () => {
@@ -190,7 +196,7 @@ export class LinkSupervisor extends EventEmitter implements Link {
 
   private failed(err: unknown): void {
     if (this.state === "stopped") return;
-    const failure = classifyFailure(err, this.options.domain, this.service);
+    const failure = classifyFailure(err, this.options.domain, this.service, this.server);
     this.lastError = failure.condition;
     if (failure.kind === "fatal" || this.options.once) {
       this.setState("failed");

@@ -3,6 +3,7 @@ import { StringDecoder } from "node:string_decoder";
 import { Component, xml } from "@xmpp/component-core";
 import type { Element } from "../stanza/xml.js";
 import { errors } from "../errors.js";
+import { type ServerKind, serverFromHeader, sniffNotXmpp } from "./server-kind.js";
 
 export interface TransportOptions {
   /** xmpp://host:port of the server's component listener. */
@@ -54,6 +55,10 @@ export class TcpTransport extends Component {
   private queue: Queued[] = [];
   private queueBytes = 0;
   private congested = false;
+  /** No byte from the server yet on this connection: the first ones tell whether the port is XMPP at all. */
+  private firstBytes = true;
+  /** The server on the other end, from its stream header ("unknown" until it arrives). */
+  server: ServerKind = "unknown";
 
   constructor(options: TransportOptions) {
     super({ service: options.service, domain: options.domain });
@@ -62,6 +67,14 @@ export class TcpTransport extends Component {
     this.maxQueueBytes = options.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES;
     if (options.timeoutMs) this.timeout = options.timeoutMs;
     this.on("open", (header: Element) => {
+      this.server = serverFromHeader(header.attrs);
+      // RFC 6120 §4.7.5 / XEP-0114 §3: a component port answers in jabber:component:accept. A client port answers
+      // in jabber:client (and then host-unknown or invalid-namespace, which would hide what really happened).
+      if (header.attrs.xmlns === "jabber:client") {
+        this.emit("error", Object.assign(new Error("the server answered with a client stream"), { condition: "client-port" }));
+        this.socket?.destroy();
+        return;
+      }
       this.authenticate(header.attrs.id as string, this.secret).catch((err: unknown) => this.emit("error", err));
     });
     this.on("element", () => {
@@ -78,6 +91,7 @@ export class TcpTransport extends Component {
   override async connect(service: string): Promise<void> {
     this.decoder = new StringDecoder("utf8");
     this.pendingText = [];
+    this.firstBytes = true;
     await super.connect(service);
     // Stanzas are small and latency matters more than packet count (Nagle adds up to 40 ms).
     this.socket?.setNoDelay(true);
@@ -85,6 +99,15 @@ export class TcpTransport extends Component {
 
   override _onData(data: Buffer): void {
     this.counters.bytesIn += data.length;
+    if (this.firstBytes) {
+      this.firstBytes = false;
+      const notXmpp = sniffNotXmpp(data);
+      if (notXmpp) {
+        this.emit("error", Object.assign(new Error(`the server sent ${notXmpp.seen}`), notXmpp));
+        this.socket?.destroy();
+        return;
+      }
+    }
     this.bytesSinceElement += data.length;
     if (this.bytesSinceElement > this.maxStanzaBytes) {
       this.bytesSinceElement = 0;

@@ -58,7 +58,7 @@ describe("annex run against a real Prosody", () => {
     const code = await p.exited;
     assert.equal(code, 78, p.output);
     assert.ok(Date.now() - started < 5000);
-    assert.match(p.output, /not-authorized: the server rejected the secret for echo\.localhost: check .*component_secret/);
+    assert.match(p.output, /not-authorized: Prosody rejected the secret for echo\.localhost: check .*component_secret/);
     assert.ok(!p.output.includes("wrong-secret"));
     const attempts = (await prosody.logTail(500)).split("\n").filter((l) => /echo\.localhost:component.*(authenticat|token)/i.test(l));
     assert.equal(attempts.length, 1, attempts.join("\n"));

@@ -135,7 +135,7 @@ describe("annex doctor", () => {
   test("names the wrong secret and its fix", async () => {
     const p = await AnnexProcess.start({ server: { port: prosody.componentPort }, components: [{ type: "echo", domain: "echo.localhost", secret: "wrong" }] }, { command: ["doctor"], waitOnline: false });
     assert.equal(await p.exited, 78, p.output);
-    assert.match(p.output, /FAIL the handshake failed \(not-authorized\)\n\s+fix: the server rejected the secret for echo\.localhost: check that the component's secret matches component_secret/);
+    assert.match(p.output, /FAIL the handshake failed \(not-authorized\)\n\s+fix: Prosody rejected the secret for echo\.localhost: check that the component's secret matches component_secret/);
     assert.ok(!p.output.includes("wrong"), "the secret is not printed");
   });
 
@@ -145,11 +145,28 @@ describe("annex doctor", () => {
     assert.match(p.output, /FAIL the handshake failed \(host-unknown\)\n\s+fix: .*add Component "missing\.localhost"/);
   });
 
+  test("next to a running Annex (found by its /healthz) it checks without connecting a second time", async () => {
+    const metricsPort = await freePort();
+    const config = { server: { port: prosody.componentPort }, metrics: { port: metricsPort }, components: [{ type: "echo", domain: "echo.localhost", secret: "right" }] };
+    const running = await AnnexProcess.start(config);
+    try {
+      const p = await AnnexProcess.start(config, { command: ["doctor"], waitOnline: false });
+      assert.equal(await p.exited, 0, p.output);
+      assert.match(p.output, /ok {3}a running Annex serves echo\.localhost \(its \/healthz on 127\.0\.0\.1:\d+ says online\): the handshake works; doctor does not connect a second time/);
+      assert.match(p.output, /not checked while it runs: whether the server's disco#items lists echo\.localhost/);
+      assert.doesNotMatch(p.output, /conflict|another connection/);
+      // The running instance was not disturbed: no conflict, no reconnection in its log.
+      assert.doesNotMatch(running.output, /"msg":"(offline|online)".*"reconnects":[1-9]/);
+    } finally {
+      assert.equal(await running.stop(), 0, running.output);
+    }
+  });
+
   test("says when nothing listens on the component port", async () => {
     const port = await freePort();
     const p = await AnnexProcess.start({ server: { port }, components: [{ type: "echo", domain: "echo.localhost", secret: "x" }] }, { command: ["doctor"], waitOnline: false });
     assert.equal(await p.exited, 78);
-    assert.match(p.output, new RegExp(`FAIL nothing accepts connections on 127\\.0\\.0\\.1:${port}\\n\\s+fix: start the server, and check component_ports`));
+    assert.match(p.output, new RegExp(`FAIL nothing accepts connections on 127\\.0\\.0\\.1:${port}\\n\\s+fix: start the server, and check its component listener: Prosody: component_ports`));
   });
 });
 

@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { describe, test } from "node:test";
 import { Backoff } from "../../src/connection/backoff.js";
 import { classifyFailure } from "../../src/connection/classify.js";
+import { serverFromHeader, sniffNotXmpp } from "../../src/connection/server-kind.js";
 import { handshakeDigest } from "../../src/connection/transport.js";
 import { LinkSupervisor } from "../../src/connection/supervisor.js";
 import { xml } from "annex";
@@ -87,4 +88,42 @@ test("input split anywhere (inside characters, inside a long text node) reaches 
   for (let i = 0; i < bytes.length; i += 1000) link._onData(bytes.subarray(i, i + 1000));
   assert.equal(writes.join(""), stanza, "every character intact, in order");
   assert.ok(writes.length < 10, `the long text node reached the parser in a few writes (${writes.length}), not one per read`);
+});
+
+describe("server-aware advice and wrong ports", () => {
+  const domain = "echo.localhost";
+  const service = "xmpp://127.0.0.1:5347";
+  test("the server is told apart by its stream id (Prosody: a UUID; ejabberd: a long number)", () => {
+    assert.equal(serverFromHeader({ id: "6f78026a-78d0-428a-8a9b-14c683961cf2" }), "prosody");
+    assert.equal(serverFromHeader({ id: "3514853264031550147" }), "ejabberd");
+    assert.equal(serverFromHeader({ id: "abc" }), "unknown");
+    assert.equal(serverFromHeader({}), "unknown");
+  });
+
+  test("each server's fix names its own configuration", () => {
+    assert.match(classifyFailure({ condition: "not-authorized" }, domain, service, "prosody").advice, /^Prosody rejected the secret for echo\.localhost: .*component_secret under Component "echo\.localhost"/);
+    const ej = classifyFailure({ condition: "not-authorized" }, domain, service, "ejabberd").advice;
+    assert.match(ej, /^ejabberd refused echo\.localhost: check that echo\.localhost is listed under hosts of the ejabberd_service listener/);
+    assert.doesNotMatch(ej, /component_secret|Prosody/);
+    assert.match(classifyFailure({ condition: "conflict" }, domain, service, "prosody").advice, /component_conflict_resolve = "kick_old"/);
+    assert.doesNotMatch(classifyFailure({ condition: "conflict" }, domain, service, "ejabberd").advice, /component_conflict_resolve/);
+  });
+
+  test("ejabberd's own host as a component domain is fatal, not a slow retry", () => {
+    const c = classifyFailure({ condition: "conflict", text: "Unable to register route on existing local domain" }, "localhost", service, "ejabberd");
+    assert.equal(c.kind, "fatal");
+    assert.match(c.advice, /^ejabberd already serves localhost as one of its own hosts/);
+  });
+
+  test("the first bytes tell an HTTP port, a TLS port and other non-XMPP ports from a component port", () => {
+    assert.deepEqual(sniffNotXmpp(Buffer.from("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")), { condition: "http-port", seen: '"HTTP/1.1 400 Bad Request"' });
+    assert.equal(sniffNotXmpp(Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]))?.condition, "tls-port");
+    assert.equal(sniffNotXmpp(Buffer.from("SSH-2.0-OpenSSH_9.2\r\n"))?.condition, "not-xmpp");
+    assert.equal(sniffNotXmpp(Buffer.from("  <?xml version='1.0'?><stream:stream")), undefined);
+    for (const condition of ["client-port", "http-port", "tls-port", "not-xmpp"]) {
+      const c = classifyFailure({ condition, seen: "x" }, domain, "xmpp://127.0.0.1:5222", "prosody");
+      assert.equal(c.kind, "fatal", condition);
+      assert.match(c.advice, /^xmpp:\/\/127\.0\.0\.1:5222 .*set server\.port to Prosody's component_ports \(default 5347\)/, condition);
+    }
+  });
 });
