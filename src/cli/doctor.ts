@@ -1,5 +1,5 @@
 import { pino } from "pino";
-import { type LoadedConfig, resolveSecret } from "../config/load.js";
+import { type LoadedConfig, resolveSecret, resolveTls } from "../config/load.js";
 import { LinkSupervisor } from "../connection/supervisor.js";
 import { ErrorCode, FatalLinkError } from "../errors.js";
 import { Component } from "../handlers/decorators.js";
@@ -75,9 +75,15 @@ async function checkComponent(config: LoadedConfig, index: number, service: stri
   } catch (err) {
     return [{ ok: false, what: "the secret could not be read", fix: (err as Error).message }];
   }
+  let tls: Awaited<ReturnType<typeof resolveTls>>;
+  try {
+    tls = await resolveTls(config);
+  } catch (err) {
+    return [{ ok: false, what: "the TLS settings could not be read", fix: (err as Error).message }];
+  }
   const log = pino({ level: "silent" });
   // One attempt, no keepalive: the same link and binding as `annex run`, so requests are matched on id and sender.
-  const link = new LinkSupervisor({ host: config.server.host, port: config.server.port, domain: entry.domain, secret, log, timeoutMs: config.server.timeoutMs, keepalive: false, once: true });
+  const link = new LinkSupervisor({ host: config.server.host, port: config.server.port, domain: entry.domain, secret, log, timeoutMs: config.server.timeoutMs, keepalive: false, once: true, tls });
   const host = new ComponentHost({ component: DoctorProbe, domain: entry.domain, log, builtins: { disco: false, ping: false, version: false, time: false }, iqTimeoutMs: config.server.timeoutMs });
   const binding = bindLink(host, link);
   try {

@@ -59,6 +59,19 @@ export function parseConfig(raw: unknown): AnnexConfig {
 }
 
 /** Resolves a component's secret from `secret`, `secretFile` (one trailing newline dropped) or `secretEnv`. */
+/** The server.tls options with the CA file read (relative to the config file); undefined = plain TCP. */
+export async function resolveTls(config: LoadedConfig): Promise<{ ca?: string; servername?: string; rejectUnauthorized: boolean } | undefined> {
+  const tls = config.server.tls;
+  if (tls === false) return undefined;
+  if (tls.caFile === undefined) return { servername: tls.servername, rejectUnauthorized: tls.rejectUnauthorized };
+  const file = resolve(config.baseDir, tls.caFile);
+  try {
+    return { ca: await readFile(file, "utf8"), servername: tls.servername, rejectUnauthorized: tls.rejectUnauthorized };
+  } catch (err) {
+    throw new ConfigError([`server.tls.caFile: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
+  }
+}
+
 export async function resolveSecret(entry: ComponentEntry, index: number, baseDir: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const where = `components[${index}]`;
   if (entry.secret !== undefined) return entry.secret;

@@ -55,6 +55,23 @@ const ServerSchema = z.strictObject({
     .default({ initialMs: 250, maxMs: 30_000, stableMs: 10_000, conflictRetryMs: 60_000 }),
   /** Probe an idle link after intervalMs; no answer within timeoutMs = dead, reconnect. false = off. */
   keepalive: z.union([z.literal(false), z.strictObject({ intervalMs: Ms.default(30_000), timeoutMs: Ms.default(10_000) })]).default({ intervalMs: 30_000, timeoutMs: 10_000 }),
+  /**
+   * TLS from the first byte, for a component port on another machine (ejabberd_service with `tls: true`, or a
+   * TLS terminator in front of Prosody's component port). false = plain TCP (loopback or a private network).
+   */
+  tls: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        /** PEM file of the CA to trust instead of the system's, relative to the config file. */
+        caFile: z.string().min(1).optional(),
+        /** The name the server's certificate must carry; default server.host unless it is an IP address. */
+        servername: z.string().min(1).optional(),
+        /** false accepts any certificate (loopback tests only). */
+        rejectUnauthorized: z.boolean().default(true),
+      }),
+    ])
+    .default(false),
   /** Handshake, stream open and close timeout. */
   timeoutMs: Ms.default(5_000),
   /** Largest incoming stanza; Prosody's own component limit is 512 KiB. */

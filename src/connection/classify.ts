@@ -56,7 +56,19 @@ export function classifyFailure(err: unknown, domain: string, service: string, s
     case "http-port":
       return fatal(`${service} is an HTTP port (it answered ${e.seen ?? "HTTP"}), not an XMPP component port: set server.port to ${componentPortHint(server)}`);
     case "tls-port":
-      return fatal(`${service} speaks TLS first (it sent ${e.seen ?? "a TLS record"}); Annex's link is plain TCP: set server.port to ${componentPortHint(server)} without tls`);
+      return fatal(`${service} speaks TLS first (it sent ${e.seen ?? "a TLS record"}): set server.tls (with server.tls.caFile if its certificate is private), or point server.port at a plain component port`);
+    // Node's TLS errors (OpenSSL's verify codes): the server's certificate is not one we trust.
+    case "DEPTH_ZERO_SELF_SIGNED_CERT":
+    case "SELF_SIGNED_CERT_IN_CHAIN":
+    case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
+    case "UNABLE_TO_GET_ISSUER_CERT_LOCALLY":
+    case "CERT_HAS_EXPIRED":
+    case "ERR_TLS_CERT_ALTNAME_INVALID":
+      return fatal(`the TLS certificate of ${service} is not trusted (${condition}: ${e.message ?? ""}): set server.tls.caFile to the CA that signed it, and server.tls.servername to the name it carries`);
+    // A TLS hello answered in plain text: the port does not speak TLS.
+    case "ERR_SSL_WRONG_VERSION_NUMBER":
+    case "ERR_SSL_PACKET_LENGTH_TOO_LONG":
+      return fatal(`${service} does not speak TLS (the TLS handshake got a plain-text answer): remove server.tls, or point server.port at the TLS listener`);
     case "not-xmpp":
       return fatal(`${service} is not an XMPP component port (it sent ${e.seen ?? "something that is not XML"}): set server.port to ${componentPortHint(server)}`);
     // RFC 6120 §4.9.3.3: the domain is taken.

@@ -8,7 +8,7 @@ import { classifyFailure } from "./classify.js";
 import { Keepalive, type KeepaliveOptions, DEFAULT_KEEPALIVE, keepaliveFilter } from "./keepalive.js";
 import type { Link, LinkState } from "./port.js";
 import type { ServerKind } from "./server-kind.js";
-import { TcpTransport, type TransportCounters } from "./transport.js";
+import { TcpTransport, type TransportCounters, type TransportTls } from "./transport.js";
 
 export type { LinkState };
 export { FatalLinkError };
@@ -29,6 +29,8 @@ export interface SupervisorOptions {
   keepalive?: KeepaliveOptions | false;
   maxStanzaBytes?: number;
   maxQueueBytes?: number;
+  /** TLS from the first byte; default plain TCP. */
+  tls?: TransportTls;
   /**
    * One attempt, no reconnection: any failure (classified as usual) rejects start() with a
    * FatalLinkError. For probes such as `annex doctor`.
@@ -134,8 +136,8 @@ export class LinkSupervisor extends EventEmitter implements Link {
   private async attempt(): Promise<void> {
     if (this.state === "stopped" || this.state === "failed") return;
     this.setState("connecting");
-    const { domain, secret, timeoutMs, maxStanzaBytes, maxQueueBytes } = this.options;
-    const link = new TcpTransport({ service: this.service, domain, secret, timeoutMs, maxStanzaBytes, maxQueueBytes });
+    const { domain, secret, timeoutMs, maxStanzaBytes, maxQueueBytes, tls } = this.options;
+    const link = new TcpTransport({ service: this.service, domain, secret, timeoutMs, maxStanzaBytes, maxQueueBytes, tls });
     this.link = link;
     let failure: unknown;
     link.on("error", (err: unknown) => {

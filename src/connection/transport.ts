@@ -1,5 +1,8 @@
 import { createHash } from "node:crypto";
+import { once } from "node:events";
+import { isIP } from "node:net";
 import { StringDecoder } from "node:string_decoder";
+import { connect as tlsConnect } from "node:tls";
 import { Component, xml } from "@xmpp/component-core";
 import type { Element } from "../stanza/xml.js";
 import { errors } from "../errors.js";
@@ -16,6 +19,17 @@ export interface TransportOptions {
   maxStanzaBytes?: number;
   /** Bytes that may wait for the socket when the server reads slowly; beyond, sends are refused. */
   maxQueueBytes?: number;
+  /** TLS from the first byte (ejabberd_service with `tls: true`, or a TLS terminator in front of the port). */
+  tls?: TransportTls;
+}
+
+export interface TransportTls {
+  /** PEM CA certificate(s) to trust instead of the system's (a private CA or a self-signed server). */
+  ca?: string;
+  /** The name the certificate must carry; default the host (unless it is an IP address). */
+  servername?: string;
+  /** false accepts any certificate: only for tests on loopback. */
+  rejectUnauthorized?: boolean;
 }
 
 export interface TransportCounters {
@@ -49,6 +63,7 @@ export class TcpTransport extends Component {
   private decoder = new StringDecoder("utf8");
   private pendingText: string[] = [];
   private readonly secret: string;
+  private readonly tls: TransportTls | undefined;
   private readonly maxStanzaBytes: number;
   private readonly maxQueueBytes: number;
   private bytesSinceElement = 0;
@@ -63,6 +78,7 @@ export class TcpTransport extends Component {
   constructor(options: TransportOptions) {
     super({ service: options.service, domain: options.domain });
     this.secret = options.secret;
+    this.tls = options.tls;
     this.maxStanzaBytes = options.maxStanzaBytes ?? DEFAULT_MAX_STANZA_BYTES;
     this.maxQueueBytes = options.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES;
     if (options.timeoutMs) this.timeout = options.timeoutMs;
@@ -92,9 +108,34 @@ export class TcpTransport extends Component {
     this.decoder = new StringDecoder("utf8");
     this.pendingText = [];
     this.firstBytes = true;
-    await super.connect(service);
+    if (this.tls) await this.connectTls(service, this.tls);
+    else await super.connect(service);
     // Stanzas are small and latency matters more than packet count (Nagle adds up to 40 ms).
     this.socket?.setNoDelay(true);
+  }
+
+  /**
+   * The same stream over TLS (RFC 6120 §5 security, from the first byte like XEP-0368's direct TLS): the socket
+   * is handed to @xmpp/connection only once the TLS handshake is done and the certificate verified.
+   */
+  private async connectTls(service: string, options: TransportTls): Promise<void> {
+    this._status("connecting", service);
+    const { host, port } = this.socketParameters(service) as { host: string; port: number };
+    const socket = tlsConnect({
+      host,
+      port,
+      ca: options.ca,
+      servername: options.servername ?? (isIP(host) ? undefined : host),
+      rejectUnauthorized: options.rejectUnauthorized ?? true,
+    });
+    try {
+      await once(socket, "secureConnect");
+    } catch (err) {
+      socket.destroy();
+      throw err;
+    }
+    this._attachSocket(socket as never);
+    this._status("connect");
   }
 
   override _onData(data: Buffer): void {

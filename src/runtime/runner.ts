@@ -1,6 +1,6 @@
 import type { Server } from "node:http";
 import type { Logger } from "pino";
-import { type LoadedConfig, resolveSecret } from "../config/load.js";
+import { type LoadedConfig, resolveSecret, resolveTls } from "../config/load.js";
 import { LinkSupervisor } from "../connection/supervisor.js";
 import { unlistedRouteClasses } from "../handlers/registry.js";
 import { type HealthReport, startOpsServer } from "../ops/http.js";
@@ -37,6 +37,7 @@ export class Runner {
     const metrics = new AnnexMetrics();
     const hosted = new HostedComponents();
     const components: RunningComponent[] = [];
+    const tls = await resolveTls(config);
     for (const [index, entry] of config.components.entries()) {
       const component = await resolveComponentClass(entry.type, options.catalogue, config.baseDir, index);
       const secret = await resolveSecret(entry, index, config.baseDir);
@@ -56,6 +57,7 @@ export class Runner {
         timeoutMs: server.timeoutMs,
         maxStanzaBytes: server.maxStanzaBytes,
         maxQueueBytes: server.maxQueueBytes,
+        tls,
       });
       const host = new ComponentHost({
         component,

@@ -50,6 +50,10 @@ declare module "@xmpp/component-core" {
     _status(status: string, ...args: unknown[]): void;
     _jid(address: string): unknown;
     _streamError(condition: string): Promise<void>;
+    /** xmpp://host:port -> the socket's connect parameters (port 5347 when none is given). */
+    socketParameters(service: string): { host: string; port: number };
+    /** Takes a connected socket (our TLS link connects it itself). */
+    _attachSocket(socket: Socket): void;
   }
   export const xml: (name: string, attrs?: Record<string, unknown> | null, ...children: unknown[]) => Element;
 }

@@ -120,10 +120,22 @@ describe("server-aware advice and wrong ports", () => {
     assert.equal(sniffNotXmpp(Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]))?.condition, "tls-port");
     assert.equal(sniffNotXmpp(Buffer.from("SSH-2.0-OpenSSH_9.2\r\n"))?.condition, "not-xmpp");
     assert.equal(sniffNotXmpp(Buffer.from("  <?xml version='1.0'?><stream:stream")), undefined);
-    for (const condition of ["client-port", "http-port", "tls-port", "not-xmpp"]) {
+    assert.match(classifyFailure({ condition: "tls-port", seen: "a TLS record" }, domain, service, "unknown").advice, /speaks TLS first \(it sent a TLS record\): set server\.tls/);
+    for (const condition of ["client-port", "http-port", "not-xmpp"]) {
       const c = classifyFailure({ condition, seen: "x" }, domain, "xmpp://127.0.0.1:5222", "prosody");
       assert.equal(c.kind, "fatal", condition);
       assert.match(c.advice, /^xmpp:\/\/127\.0\.0\.1:5222 .*set server\.port to Prosody's component_ports \(default 5347\)/, condition);
     }
+  });
+});
+
+describe("TLS failures", () => {
+  test("an untrusted certificate and a plain port behind server.tls are fatal with the setting to change", () => {
+    const untrusted = classifyFailure(Object.assign(new Error("self-signed certificate"), { code: "DEPTH_ZERO_SELF_SIGNED_CERT" }), "echo.localhost", "xmpp://10.0.0.2:5347");
+    assert.equal(untrusted.kind, "fatal");
+    assert.match(untrusted.advice, /^the TLS certificate of xmpp:\/\/10\.0\.0\.2:5347 is not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate\): set server\.tls\.caFile/);
+    const plain = classifyFailure(Object.assign(new Error("wrong version number"), { code: "ERR_SSL_WRONG_VERSION_NUMBER" }), "echo.localhost", "xmpp://127.0.0.1:5347");
+    assert.equal(plain.kind, "fatal");
+    assert.match(plain.advice, /does not speak TLS .*remove server\.tls/);
   });
 });
