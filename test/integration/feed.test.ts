@@ -26,7 +26,7 @@ const nodes = {
   big: { title: "Ten thousand", maxItems: 20_000, publishers: ["pub@localhost"], owners: ["admin@localhost"] },
   open: { publishers: ["pub@localhost"], owners: ["admin@localhost"] },
   members: { access: "whitelist", whitelist: ["bob@localhost"] },
-  friends: { access: "presence" },
+  friends: { access: "service-presence" },
   private: { itemsRequireSubscription: true },
   live: { persistItems: false, publishers: ["pub@localhost"] },
   json: { publishers: ["pub@localhost"], payloadNamespace: "urn:xmpp:json:0" },
