@@ -246,7 +246,10 @@ describe("feed against a real Prosody", () => {
     const none = await iq(alice, "get", xml("items", { node: "open" }, xml("item", { id: "no-such-id" })));
     assert.equal(none.attrs.type, "result");
     assert.deepEqual(none.getChild("pubsub", PUBSUB)!.getChild("items")!.getChildren("item"), []);
-    assertWireError(await iq(alice, "set", xml("create", { node: "new" })), "cancel", "feature-not-implemented", "unsupported", "create-nodes");
+    // XEP-0060 §8.1.3.1: only the feed's admins may create nodes (createNodes: "admins", the default).
+    assertWireError(await iq(alice, "set", xml("create", { node: "new" })), "auth", "forbidden");
+    // §6.2.3.3: unsubscribing someone else.
+    assertWireError(await iq(alice, "set", xml("unsubscribe", { node: "open", jid: "bob@localhost" })), "auth", "forbidden");
     assertWireError(await iq(alice, "get", [xml("items", { node: "big" }), xml("set", { xmlns: RSM }, xml("after", {}, "trimmed-or-unknown"))]), "cancel", "item-not-found");
   });
 });
