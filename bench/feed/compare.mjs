@@ -28,13 +28,19 @@ const accounts = { owner: ["owner@localhost/c", "owner-pw"], subscriber: ["sub@l
 
 const dir = mkdtempSync(join(tmpdir(), "feed-compare-"));
 const haveLibervia = existsSync(LIBERVIA_PLUGIN) && existsSync(LIBERVIA_SCHEMA);
-const components = [{ domain: "feed.localhost", secret: SECRET }];
-if (haveLibervia) components.push({ domain: "libervia.localhost", secret: SECRET });
+// XEP-0356 roster access (Prosody's mod_privilege, Debian prosody-modules) for both external components, when installed:
+// the feed needs it for the presence access model, libervia for its PEP features.
+const havePrivilege = existsSync("/usr/lib/prosody/modules/mod_privilege/mod_privilege.lua");
+const privileged = havePrivilege ? '  modules_enabled = { "privilege" }\n' : "";
+const components = [{ domain: "feed.localhost", secret: SECRET, extra: privileged }];
+if (haveLibervia) components.push({ domain: "libervia.localhost", secret: SECRET, extra: privileged });
 // Prosody 0.12: only admins (of the component) create nodes on mod_pubsub (research pubsub.md §0.3), so the owner is one.
 const prosody = await ManagedProsody.start({
   components,
   users: ["owner", "sub", "other"].map((u) => ({ username: u, password: `${u}-pw` })),
-  extraHosts: `Component "pubsub.localhost" "pubsub"\n  admins = { "owner@localhost" }\n`,
+  extraHosts:
+    `Component "pubsub.localhost" "pubsub"\n  admins = { "owner@localhost" }\n` +
+    (havePrivilege ? `VirtualHost "localhost"\n  modules_enabled = { "privilege" }\n  privileged_entities = { ["feed.localhost"] = { roster = "get" }; ["libervia.localhost"] = { roster = "get" } }\n` : ""),
   logLevel: "warn",
 });
 const children = [];
@@ -126,6 +132,7 @@ try {
     `# XEP-0060 use cases: feed vs. Prosody mod_pubsub vs. libervia-pubsub (${new Date().toISOString()})`,
     "",
     "Same slixmpp client, same example stanzas, same Prosody (`bench/feed/compare.mjs`).",
+    havePrivilege ? "Both external components (feed, libervia) had XEP-0356 roster access through mod_privilege." : "mod_privilege not installed: no XEP-0356 for the external components.",
     "",
     "| peer | yes | partial | no |",
     "|---|---|---|---|",

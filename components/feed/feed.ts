@@ -16,6 +16,7 @@ import { FeedDiscoItems } from "./disco-items.js";
 import { FeedOptionsSchema } from "./options.js";
 import { approvalRequest, createNode, FeedOwner } from "./owner.js";
 import { FeedPresence } from "./presence.js";
+import { FeedPrivilege } from "./privilege.js";
 import { errors, feature, NS_PUBSUB } from "./pubsub/errors.js";
 import { metaDataForm } from "./pubsub/metadata.js";
 import { checkPublishOptions } from "./pubsub/publish-options.js";
@@ -27,8 +28,9 @@ import type { FeedItem } from "./store/store.js";
 /**
  * XEP-0060 features this service implements (§10 Feature Summary); disco#info lists exactly these, and the
  * conformance test (test/integration/feed-conformance.test.ts) checks each against the use cases that pass.
- * Not here: access-presence and access-roster (the service-presence model is not the owner's presence, §4.5),
- * multi-subscribe (one subscription per JID and node, no subids), collections, get-pending (ad-hoc), filtered-notifications.
+ * access-presence is added at run time, only when the server grants XEP-0356 roster access (see discoInfo).
+ * Not here: access-roster (roster groups), multi-subscribe (one subscription per JID and node, no subids),
+ * collections, get-pending (ad-hoc), filtered-notifications.
  */
 export const FEED_FEATURES = [
   "access-authorize",
@@ -73,7 +75,7 @@ export const FEED_FEATURES = [
 @Component({
   identity: { category: "pubsub", type: "service", name: "Annex feed" },
   features: [...FEED_FEATURES, "http://jabber.org/protocol/rsm"],
-  handlers: [FeedService, FeedPresence, FeedOwner, FeedDiscoItems],
+  handlers: [FeedService, FeedPresence, FeedOwner, FeedDiscoItems, FeedPrivilege],
   options: FeedOptionsSchema,
 })
 export class Feed {
@@ -126,7 +128,8 @@ export class Feed {
   // XEP-0060 §5.3-5.4: a node is a leaf with a meta-data form.
   @DiscoInfo()
   async discoInfo(node: string | undefined): Promise<DiscoInfoResult | undefined> {
-    if (node === undefined) return undefined;
+    // XEP-0060 §4.5: the presence model works only with the owner's roster (XEP-0356 roster privilege).
+    if (node === undefined) return this.feed.ownerPresenceAvailable ? { features: [feature("access-presence")] } : undefined;
     const options = this.feed.nodes.get(node);
     if (!options) return undefined;
     return {
@@ -139,6 +142,7 @@ export class Feed {
   private async items(iq: IncomingIq, action: Element): Promise<Element> {
     const node = this.feed.node(action.attrs.node as string | undefined, "items");
     this.feed.checkAccess(node, iq.from);
+    await this.feed.checkOwnerPresence(node, iq.from);
     // XEP-0060 §6.5.9.3 (and the authorize model, §4.5): only subscribers, not pending ones.
     const mustSubscribe = node.itemsRequireSubscription || node.access === "authorize";
     if (mustSubscribe && this.feed.affiliation(node, iq.from) === "none" && !this.feed.subscriptionsFor(iq.from, node.name).some((s) => s.state === "subscribed")) {
@@ -190,6 +194,7 @@ export class Feed {
     const node = this.feed.node(action.attrs.node as string | undefined, "subscribe");
     const jid = subscriberJid(iq, action);
     this.feed.checkAccess(node, iq.from);
+    await this.feed.checkOwnerPresence(node, iq.from);
     // XEP-0060 §6.3.7: subscribe and configure in one request.
     const x = optionsFormIn(iq.payload);
     const parsed = x ? parseSubscriptionOptions(x, { ...DEFAULT_SUBSCRIPTION_OPTIONS }) : undefined;

@@ -27,11 +27,12 @@ export const NodeOptionsSchema = z.strictObject({
   /** XEP-0060 publish_node_full: evict the oldest (default) or reject new items when maxItems is reached. */
   whenFull: z.enum(["evict", "reject"]).default("evict"),
   /**
-   * XEP-0060 §4.5 access models: open, whitelist, authorize (owners approve each subscription, §8.6), or
-   * service-presence: the entity has a presence subscription to this feed's domain. That is not the XEP's
-   * `presence` model (subscribed to the node *owner's* presence), so it is not advertised as access-presence.
+   * XEP-0060 §4.5 access models: open, whitelist, authorize (owners approve each subscription, §8.6),
+   * presence (the entity is subscribed to a node owner's presence: needs the server to grant the feed XEP-0356
+   * roster access), or service-presence: the entity has a presence subscription to this feed's domain (not the
+   * XEP's model, so not advertised as access-presence).
    */
-  access: z.enum(["open", "service-presence", "whitelist", "authorize"]).default("open"),
+  access: z.enum(["open", "presence", "service-presence", "whitelist", "authorize"]).default("open"),
   /** Who may subscribe and retrieve on a whitelist node (bare JIDs): the node's members (XEP-0060 §4.1). */
   whitelist: z.array(Jid).default([]),
   /** XEP-0060 §4.1 outcasts: may not subscribe or retrieve. */

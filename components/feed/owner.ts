@@ -29,7 +29,7 @@ export class FeedOwner {
         return this.configureForm(iq, action);
       case "default":
         // XEP-0060 §8.3: the default configuration of a new node.
-        return xml("pubsub", { xmlns: NS_PUBSUB_OWNER }, xml("default", {}, nodeConfigForm(NodeOptionsSchema.parse({}), this.feed.options.sendLastPublishedItem)));
+        return xml("pubsub", { xmlns: NS_PUBSUB_OWNER }, xml("default", {}, nodeConfigForm(NodeOptionsSchema.parse({}), this.feed.options.sendLastPublishedItem, this.feed.ownerPresenceAvailable)));
       case "subscriptions":
         return this.subscriptions(iq, action);
       case "affiliations":
@@ -95,7 +95,7 @@ export class FeedOwner {
   // XEP-0060 §8.2.1-8.2.4: the configuration form.
   private configureForm(iq: IncomingIq, action: Element): Element {
     const node = this.owned(action, iq.from, "configure");
-    return xml("pubsub", { xmlns: NS_PUBSUB_OWNER }, xml("configure", { node: node.name }, nodeConfigForm(node, this.feed.options.sendLastPublishedItem)));
+    return xml("pubsub", { xmlns: NS_PUBSUB_OWNER }, xml("configure", { node: node.name }, nodeConfigForm(node, this.feed.options.sendLastPublishedItem, this.feed.ownerPresenceAvailable)));
   }
 
   // XEP-0060 §8.2.5: submit (applies at once and persists) or cancel (nothing changes).
@@ -105,7 +105,7 @@ export class FeedOwner {
     if (!x) throw new StanzaError("bad-request", "a configure request needs a jabber:x:data form");
     if (x.attrs.type === "cancel") return undefined;
     const { name, ...current } = node;
-    const next = applyNodeConfig(current, x);
+    const next = applyNodeConfig(current, x, this.feed.ownerPresenceAvailable);
     await this.feed.saveNode(name, next);
     iq.log.info({ node: name }, "node configured");
     return undefined;
@@ -251,7 +251,7 @@ export async function createNode(feed: FeedService, iq: IncomingIq, action: Elem
   let options = NodeOptionsSchema.parse({ owners: [iq.from.bare().toString()] });
   // §8.1.3: <configure/> is a sibling of <create/>; empty = the default configuration.
   const x = iq.payload.getChild("configure")?.getChild("x", "jabber:x:data");
-  if (x) options = applyNodeConfig(options, x);
+  if (x) options = applyNodeConfig(options, x, feed.ownerPresenceAvailable);
   await feed.saveNode(name, options);
   iq.log.info({ node: name, owner: iq.from.bare().toString() }, "node created");
   // §8.1.2: an instant node's name is in the result; a named one may get an empty result.

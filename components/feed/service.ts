@@ -57,8 +57,10 @@ export class FeedService implements OnStart, OnStop {
   private readonly subs = new Map<string, Map<string, Subscription>>();
   /** Full JIDs that sent us directed available presence (RFC 6121 §4.6). */
   readonly present = new Set<string>();
-  /** Bare JIDs with a presence subscription to the feed (for the presence access model). */
+  /** Bare JIDs with a presence subscription to the feed (for the service-presence access model). */
   readonly presenceSubscribers = new Set<string>();
+  /** Server domains that granted us XEP-0356 roster access (for the XEP-0060 presence access model). */
+  readonly rosterServers = new Set<string>();
   private readonly rate = new RateLimiter();
   private sweep?: NodeJS.Timeout;
   private sources: RunningSource[] = [];
@@ -207,6 +209,19 @@ export class FeedService implements OnStart, OnStop {
     const bare = jid.bare().toString();
     if (node.access === "whitelist") throw errors.closedNode(node.name);
     if (node.access === "service-presence" && !this.presenceSubscribers.has(bare)) throw errors.presenceRequired(node.name);
+    // The presence model is checked against the owners' rosters (async): see checkOwnerPresence.
+  }
+
+  /** XEP-0060 §4.5, §6.1.3.2: on a presence node, only entities the owner has a presence subscription from. */
+  async checkOwnerPresence(node: FeedNode, jid: JID): Promise<void> {
+    if (node.access !== "presence" || this.affiliation(node, jid) !== "none") return;
+    const { inOwnersRoster } = await import("./privilege.js");
+    if (!(await inOwnersRoster(this, node.owners, jid))) throw errors.ownerPresenceRequired(node.name);
+  }
+
+  /** The presence access model can be offered: some server granted us roster access (XEP-0356). */
+  get ownerPresenceAvailable(): boolean {
+    return this.rosterServers.size > 0;
   }
 
   /** May this entity create nodes (the createNodes option, XEP-0060 §8.1)? */

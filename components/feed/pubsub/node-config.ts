@@ -4,7 +4,9 @@ import { NS_PUBSUB, pubsubError } from "./errors.js";
 
 export const NODE_CONFIG = `${NS_PUBSUB}#node_config`;
 
-const ACCESS_MODELS = ["open", "whitelist", "authorize", "service-presence"] as const;
+const ACCESS_MODELS = ["open", "whitelist", "authorize", "service-presence", "presence"] as const;
+/** The access models on offer: `presence` only when the server grants the roster access it needs (XEP-0356). */
+const accessModels = (ownerPresence: boolean) => ACCESS_MODELS.filter((m) => m !== "presence" || ownerPresence);
 const PUBLISH_MODELS = ["publishers", "subscribers", "open"] as const;
 const SEND_LAST = ["never", "on_sub"] as const;
 const bool = (b: boolean) => (b ? "1" : "0");
@@ -14,7 +16,7 @@ const bool = (b: boolean) => (b ? "1" : "0");
  * the node's current ones). Only the options this service applies are offered, so a client cannot set one
  * that would be silently ignored.
  */
-export function nodeConfigForm(options: NodeOptions, globalSendLast: "on_sub" | "never"): Element {
+export function nodeConfigForm(options: NodeOptions, globalSendLast: "on_sub" | "never", ownerPresence = false): Element {
   const fields: FormField[] = [
     { var: "FORM_TYPE", type: "hidden", values: [NODE_CONFIG] },
     { var: "pubsub#title", type: "text-single", label: "A friendly name for the node", values: options.title === undefined ? [] : [options.title] },
@@ -22,7 +24,7 @@ export function nodeConfigForm(options: NodeOptions, globalSendLast: "on_sub" | 
     { var: "pubsub#max_items", type: "text-single", label: "Max # of items to persist", values: [String(options.maxItems)] },
     { var: "pubsub#item_expire", type: "text-single", label: "Seconds after which items expire (0: never)", values: [String(options.maxAgeSeconds ?? 0)] },
     { var: "pubsub#persist_items", type: "boolean", label: "Persist items to storage", values: [bool(options.persistItems)] },
-    list("pubsub#access_model", "Who may subscribe and retrieve items", options.access, ACCESS_MODELS),
+    list("pubsub#access_model", "Who may subscribe and retrieve items", options.access, accessModels(ownerPresence)),
     list("pubsub#publish_model", "Who may publish", options.publishModel, PUBLISH_MODELS),
     { var: "pubsub#deliver_payloads", type: "boolean", label: "Deliver payloads with event notifications", values: [bool(options.deliverPayloads)] },
     { var: "pubsub#notify_retract", type: "boolean", label: "Notify subscribers when items are removed from the node", values: [bool(options.notifyRetract)] },
@@ -61,7 +63,7 @@ function positiveInt(field: string, value: string, allowZero: boolean): number {
  * XEP-0060 §8.2.5 / §8.1.3: applies a submitted pubsub#node_config form to the node's options. Fields left out
  * keep their value; an unknown field or a bad value is not-acceptable and changes nothing.
  */
-export function applyNodeConfig(current: NodeOptions, x: Element, maxItemsCap = 1_000_000): NodeOptions {
+export function applyNodeConfig(current: NodeOptions, x: Element, ownerPresence = false, maxItemsCap = 1_000_000): NodeOptions {
   const form = parseForm(x);
   if (form.type !== "submit") throw pubsubError("bad-request", "modify", undefined, `a node configuration must be submitted as type='submit', not ${JSON.stringify(form.type)}`);
   const type = formType(form);
@@ -94,7 +96,7 @@ export function applyNodeConfig(current: NodeOptions, x: Element, maxItemsCap = 
         next.persistItems = booleanOf(field, value);
         break;
       case "pubsub#access_model":
-        next.access = oneOf(field, value, ACCESS_MODELS);
+        next.access = oneOf(field, value, accessModels(ownerPresence));
         break;
       case "pubsub#publish_model":
         next.publishModel = oneOf(field, value, PUBLISH_MODELS);

@@ -401,3 +401,34 @@ describe("feed: notification details", () => {
     assertError(unknown, "cancel", "item-not-found");
   });
 });
+
+describe("feed: the presence access model needs XEP-0356 roster access", () => {
+  const privilege = (from: string, type: string) =>
+    `<message from='${from}' to='${DOMAIN}'><privilege xmlns='urn:xmpp:privilege:2'><perm access='roster' type='${type}'/><perm access='message' type='outgoing'/></privilege></message>`;
+  const features = async (h: Harness) =>
+    (await ok(h, `<iq type='get' id='f' from='${ALICE}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`)).getChild("query")!.getChildren("feature").map((f) => f.attrs.var as string);
+  const presenceConfig = (h: Harness) => ask(h, pubsubIq("set", `<configure node='news'>${nodeConfig({ "pubsub#access_model": "presence" })}</configure>`, OWNER_JID, OWNER));
+
+  test("without the server's grant: no access-presence in disco, and the model is not-acceptable", async () => {
+    const h = await feedHarness();
+    assert.ok(!(await features(h)).includes(`${PUBSUB}#access-presence`));
+    assertError(await presenceConfig(h), "modify", "not-acceptable");
+    // A user cannot grant privileges; a grant without roster access grants nothing.
+    await h.inject(privilege("alice@localhost", "get"));
+    await h.inject(privilege("localhost", "none"));
+    assert.ok(!(await features(h)).includes(`${PUBSUB}#access-presence`));
+  });
+
+  test("with the server's roster grant (XEP-0356 §4): access-presence is advertised and the model can be configured", async () => {
+    const h = await feedHarness();
+    await h.inject(privilege("localhost", "get"));
+    assert.ok((await features(h)).includes(`${PUBSUB}#access-presence`));
+    assert.equal((await presenceConfig(h)).attrs.type, "result");
+    assert.equal(service(h).nodes.get("news")!.access, "presence");
+    // The owner itself always may.
+    await ok(h, pubsubIq("set", `<subscribe node='news' jid='${OWNER_JID}'/>`, `${OWNER_JID}/desk`));
+    // Withdrawn: no longer offered.
+    await h.inject(privilege("localhost", "none"));
+    assert.ok(!(await features(h)).includes(`${PUBSUB}#access-presence`));
+  });
+});

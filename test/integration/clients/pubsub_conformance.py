@@ -260,6 +260,9 @@ class Conformance:
         c = await self.create(pr, {"pubsub#access_model": "presence"})
         r = await self.subscribe(self.other, pr)
         self.emit("subscribe-presence-required", "6.1.3.2", "access-presence", *judge_error(r, "auth", "not-authorized", "presence-subscription-required") if is_result(c) else ("no", "could not create a presence node: " + describe(c)))
+        # §4.5: the subscriber has a presence subscription to the owner (set up in main), so it may subscribe.
+        r = await self.subscribe(self.sub, pr)
+        self.emit("subscribe-presence-allowed", "6.1", "access-presence", "yes" if is_result(c) and is_result(r) else "no", describe(c) + "/" + describe(r))
         # §6.1.6 multiple subscriptions of one JID, told apart by subid.
         opts = "<options>%s</options>" % form_xml(PUBSUB + "#subscribe_options", {"pubsub#deliver": "1"})
         r1 = await self.other.ask(self.iq("set", "<subscribe node='%s' jid='%s'/>%s" % (main, self.other.boundjid.bare, opts)))
@@ -500,6 +503,11 @@ async def main():
         a["feature_mechanisms"].unencrypted_plain = True
         a.connect((host, int(port)))
     await asyncio.wait_for(asyncio.gather(*(a.ready for a in accounts)), 20)
+    # The subscriber subscribes to the owner's presence (RFC 6121 §3.1; slixmpp approves it), for the presence
+    # access model (XEP-0060 §4.5): the owner's roster then has the subscriber with subscription 'from'.
+    owner, sub = accounts[0], accounts[1]
+    sub.send_presence(pto=owner.boundjid.bare, ptype="subscribe")
+    await asyncio.sleep(1.0)
     try:
         await Conformance(service, *accounts).run()
     finally:
