@@ -5,7 +5,7 @@ import { FeedService } from "./service.js";
 /**
  * Presence to the feed: directed presence marks a subscriber as online (its subscriptions are then
  * temporary, XEP-0060 §12.4) and its unavailable ends them; a presence subscription to the feed grants
- * the "presence" access model (XEP-0060 §4.5).
+ * the "service-presence" access model (not XEP-0060 §4.5 presence, which is the owner's roster: see privilege.ts).
  */
 @Handlers()
 export class FeedPresence {

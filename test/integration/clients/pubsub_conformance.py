@@ -381,7 +381,7 @@ class Conformance:
         await self.publish(self.owner, pn, "while-present")
         got_s = await self.sub.wait_message(lambda m: m.find(".//%s[@id='while-present']" % q("item", EVENT)) is not None, since=since_s)
         got_o = await self.other.wait_message(lambda m: m.find(".//%s[@id='while-present']" % q("item", EVENT)) is not None, timeout=1.5, since=since_o)
-        self.emit("presence-based-delivery", "12.x", "presence-notifications", "yes" if is_result(c) and got_s is not None and got_o is None else "no", "%s; available got %s, unavailable got %s" % (describe(c), got_s is not None, got_o is not None))
+        self.emit("presence-based-delivery", "16.4.4", "presence-notifications", "yes" if is_result(c) and got_s is not None and got_o is None else "no", "%s; available got %s, unavailable got %s" % (describe(c), got_s is not None, got_o is not None))
         self.sub.send_raw("<presence to='%s' type='unavailable'/>" % self.svc)
         await asyncio.sleep(0.2)
 
