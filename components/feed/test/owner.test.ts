@@ -432,3 +432,51 @@ describe("feed: the presence access model needs XEP-0356 roster access", () => {
     assert.ok(!(await features(h)).includes(`${PUBSUB}#access-presence`));
   });
 });
+
+describe("feed: malformed owner and subscriber requests get a specific error", () => {
+  test("configure: a form that is not submitted, or of another FORM_TYPE", async () => {
+    const h = await feedHarness();
+    assertError(await ask(h, pubsubIq("set", `<configure node='news'>${nodeConfig({ "pubsub#title": "x" }, "form")}</configure>`, OWNER_JID, OWNER)), "modify", "bad-request");
+    assertError(await ask(h, pubsubIq("set", `<configure node='news'>${form("urn:example:other", { "pubsub#title": "x" })}</configure>`, OWNER_JID, OWNER)), "modify", "not-acceptable");
+    assertError(await ask(h, pubsubIq("get", `<frobnicate node='news'/>`, OWNER_JID, OWNER)), "modify", "bad-request");
+    assertError(await ask(h, pubsubIq("set", `<frobnicate node='news'/>`, OWNER_JID, OWNER)), "modify", "bad-request");
+    assertError(await ask(h, pubsubIq("set", ``, OWNER_JID, OWNER)), "modify", "bad-request");
+  });
+
+  test("subscriptions and affiliations: an empty change list is bad-request", async () => {
+    const h = await feedHarness();
+    assertError(await ask(h, pubsubIq("set", `<subscriptions node='news'/>`, OWNER_JID, OWNER)), "modify", "bad-request");
+    assertError(await ask(h, pubsubIq("set", `<affiliations node='news'/>`, OWNER_JID, OWNER)), "modify", "bad-request");
+  });
+
+  test("options: no form, another FORM_TYPE, a form not submitted, an expiry in the past: bad-request + invalid-options", async () => {
+    const h = await feedHarness();
+    await ok(h, pubsubIq("set", `<subscribe node='news' jid='${ALICE}'/>`));
+    assertError(await ask(h, pubsubIq("set", `<options node='news' jid='${ALICE}'/>`)), "modify", "bad-request", "invalid-options");
+    assertError(await ask(h, pubsubIq("set", `<options node='news' jid='${ALICE}'>${form("urn:example:other", { "pubsub#deliver": "1" })}</options>`)), "modify", "bad-request", "invalid-options");
+    assertError(await ask(h, pubsubIq("set", `<options node='news' jid='${ALICE}'>${form(`${PUBSUB}#subscribe_options`, { "pubsub#deliver": "1" }, "form")}</options>`)), "modify", "bad-request", "invalid-options");
+    assertError(await ask(h, pubsubIq("set", `<options node='news' jid='${ALICE}'>${subOptions({ "pubsub#expire": "2001-01-01T00:00:00Z" })}</options>`)), "modify", "bad-request", "invalid-options");
+    // And a bad subscribe-with-options subscribes nobody.
+    assertError(await ask(h, pubsubIq("set", `<subscribe node='stocks' jid='${ALICE}'/><options>${subOptions({ "pubsub#deliver": "x" })}</options>`)), "modify", "bad-request", "invalid-options");
+    assert.equal(service(h).subscription("stocks", ALICE), undefined);
+    // Switching to pubsub#expire=presence makes it temporary (and back to persistent with an empty value).
+    await ok(h, pubsubIq("set", `<options node='news' jid='${ALICE}'>${subOptions({ "pubsub#expire": "presence" })}</options>`));
+    assert.equal(service(h).subscription("news", ALICE)!.temporary, true);
+    await ok(h, pubsubIq("set", `<options node='news' jid='${ALICE}'>${subOptions({ "pubsub#expire": "" })}</options>`));
+    assert.equal(service(h).subscription("news", ALICE)!.temporary, false);
+  });
+
+  test("approval answers: another form is ignored, a form not submitted or a bad pubsub#allow is bad-request, cancel postpones", async () => {
+    const h = await feedHarness({ nodes: { gated: { owners: [OWNER_JID], access: "authorize" } } });
+    await ok(h, pubsubIq("set", `<subscribe node='gated' jid='alice@localhost'/>`));
+    const answer = (fields: Record<string, string>, type = "submit", formType = `${PUBSUB}#subscribe_authorization`) =>
+      h.inject(`<message from='${OWNER_JID}/desk' to='${DOMAIN}' id='a1'>${form(formType, { "pubsub#node": "gated", "pubsub#subscriber_jid": "alice@localhost", ...fields }, type)}</message>`);
+    assert.deepEqual(await answer({ "pubsub#allow": "true" }, "submit", "urn:example:other"), []);
+    assert.deepEqual(await answer({ "pubsub#allow": "true" }, "cancel"), []);
+    const notSubmitted = await answer({ "pubsub#allow": "true" }, "form");
+    assert.ok(notSubmitted[0]?.getChild("error")?.getChild("bad-request", "urn:ietf:params:xml:ns:xmpp-stanzas"), String(notSubmitted[0]));
+    const badAllow = await answer({ "pubsub#allow": "perhaps" });
+    assert.ok(badAllow[0]?.getChild("error")?.getChild("bad-request", "urn:ietf:params:xml:ns:xmpp-stanzas"), String(badAllow[0]));
+    assert.equal(service(h).subscription("gated", "alice@localhost")!.state, "pending");
+  });
+});
