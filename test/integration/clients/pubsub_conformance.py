@@ -69,7 +69,7 @@ class Account(slixmpp.ClientXMPP):
     def on_message(self, msg):
         self.messages.append(msg.xml)
 
-    async def ask(self, raw, timeout=8):
+    async def ask(self, raw, timeout=15):
         """Sends `raw` (an <iq/> with id='{id}') and returns the answer element (or None on timeout)."""
         sid = "c%d" % next(ids)
         fut = asyncio.get_event_loop().create_future()
@@ -80,7 +80,7 @@ class Account(slixmpp.ClientXMPP):
         except asyncio.TimeoutError:
             return None
 
-    async def wait_message(self, pred, timeout=4, since=0):
+    async def wait_message(self, pred, timeout=10, since=0):
         """The first message (from index `since`) for which pred(el) is true, waiting up to `timeout` s."""
         end = time.time() + timeout
         while time.time() < end:
@@ -517,4 +517,4 @@ async def main():
 
 
 if __name__ == "__main__":
-    asyncio.get_event_loop().run_until_complete(asyncio.wait_for(main(), 240))
+    asyncio.get_event_loop().run_until_complete(asyncio.wait_for(main(), 400))
