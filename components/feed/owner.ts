@@ -196,7 +196,8 @@ export class FeedOwner {
     const next = new Map(current);
     for (const c of changes) if (c.jid && c.affiliation && SETTABLE_AFFILIATIONS.has(c.affiliation)) next.set(c.jid, c.affiliation as Affiliation);
     // A node keeps at least one owner (XEP-0060 §8.9.2.4: the owner cannot demote the last owner).
-    const lastOwner = ![...next.values()].includes("owner");
+    // (A node that never had an owner, e.g. one from the file managed by the admins, may stay without.)
+    const lastOwner = [...current.values()].includes("owner") && ![...next.values()].includes("owner");
     if (bad.length > 0 || lastOwner) {
       const entries = (lastOwner && bad.length === 0 ? changes : bad).map((c) => xml("affiliation", { jid: c.raw ?? "", affiliation: (c.jid && current.get(c.jid)) || "none" }));
       throw new StanzaError("not-acceptable", {

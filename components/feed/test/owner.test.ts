@@ -250,6 +250,13 @@ describe("feed: affiliations (XEP-0060 §5.7, §8.9)", () => {
     assertError(await ask(h, pubsubIq("set", `<affiliations node='news'><affiliation jid='${OWNER_JID}' affiliation='none'/></affiliations>`, OWNER_JID, OWNER)), "modify", "not-acceptable");
     assertError(await ask(h, pubsubIq("set", `<affiliations node='news'><affiliation jid='bob@localhost' affiliation='member'/></affiliations>`, ALICE, OWNER)), "auth", "forbidden");
   });
+
+  test("service admins manage a file node that has no owners", async () => {
+    const h = await feedHarness({ admins: ["root@localhost"], nodes: { ownerless: {} } });
+    await ok(h, pubsubIq("set", `<affiliations node='ownerless'><affiliation jid='bob@localhost' affiliation='publisher'/></affiliations>`, ADMIN, OWNER));
+    assert.deepEqual(service(h).nodes.get("ownerless")!.publishers, ["bob@localhost"]);
+    await ok(h, pubsubIq("get", `<configure node='ownerless'/>`, ADMIN, OWNER));
+  });
 });
 
 describe("feed: subscriptions managed by the owner, and the authorize model (XEP-0060 §8.6, §8.8)", () => {
