@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # Debian packages the tests and the demo use: a real server and a second, independent XMPP client.
-APT_PACKAGES := prosody python3-slixmpp postgresql chromium
+APT_PACKAGES := prosody prosody-modules python3-slixmpp postgresql chromium
 
 .PHONY: help deps system-deps build test test-unit test-integration test-reliability test-e2e bench demo clean
 

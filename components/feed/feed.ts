@@ -3,8 +3,6 @@ import {
   Component,
   DiscoInfo,
   type DiscoInfoResult,
-  type DiscoItem,
-  DiscoItems,
   type Element,
   type IncomingIq,
   Inject,
@@ -16,43 +14,60 @@ import {
   tryParseJid,
   xml,
 } from "annex";
+import { FeedDiscoItems } from "./disco-items.js";
 import { FeedOptionsSchema } from "./options.js";
+import { approvalRequest, createNode, FeedOwner } from "./owner.js";
 import { FeedPresence } from "./presence.js";
-import { errors, feature, NS_PUBSUB, NS_PUBSUB_OWNER } from "./pubsub/errors.js";
+import { FeedPrivilege } from "./privilege.js";
+import { errors, feature, NS_PUBSUB } from "./pubsub/errors.js";
 import { metaDataForm } from "./pubsub/metadata.js";
 import { checkPublishOptions } from "./pubsub/publish-options.js";
-import { subscribeOptions } from "./pubsub/subscribe-options.js";
-import { FeedService } from "./service.js";
+import { optionsFormIn, parseSubscriptionOptions } from "./pubsub/subscription-options.js";
+import { FeedService, DEFAULT_SUBSCRIPTION_OPTIONS } from "./service.js";
+import { defaultSubscriptionOptions, rejectSubid, subscriptionOptions, userAffiliations, setSubscriptionOptions } from "./subscriber.js";
 import type { FeedItem } from "./store/store.js";
 
-/** XEP-0060 features this service implements (research pubsub.md §4); disco#info lists exactly these. */
+/**
+ * XEP-0060 features this service implements (§10 Feature Summary); disco#info lists exactly these, and the
+ * conformance test (test/integration/feed-conformance.test.ts) checks each against the use cases that pass.
+ * access-presence is added at run time, only when the server grants XEP-0356 roster access (see discoInfo).
+ * Not here: access-roster (roster groups), multi-subscribe (one subscription per JID and node, no subids),
+ * collections, get-pending (ad-hoc), filtered-notifications.
+ */
 export const FEED_FEATURES = [
+  "access-authorize",
   "access-open",
-  "access-presence",
   "access-whitelist",
+  "config-node",
+  "create-and-configure",
+  "create-nodes",
+  "delete-items",
+  "delete-nodes",
+  "instant-nodes",
   "item-ids",
   "last-published",
+  "manage-subscriptions",
+  "member-affiliation",
   "meta-data",
+  "modify-affiliations",
+  "outcast-affiliation",
   "persistent-items",
+  "presence-notifications",
   "publish",
   "publish-options",
+  "publisher-affiliation",
   "purge-nodes",
   "retract-items",
+  "retrieve-affiliations",
+  "retrieve-default",
+  "retrieve-default-sub",
   "retrieve-items",
   "retrieve-subscriptions",
   "rsm",
   "subscribe",
+  "subscription-notifications",
+  "subscription-options",
 ].map(feature);
-
-/** What a request for an action we do not implement names as its unsupported feature (XEP-0060 §4.6). */
-const UNSUPPORTED: Record<string, [feature: string, what: string]> = {
-  create: ["create-nodes", "creating nodes (nodes come from the configuration)"],
-  configure: ["config-node", "node configuration (nodes come from the configuration)"],
-  delete: ["delete-nodes", "deleting nodes"],
-  affiliations: ["retrieve-affiliations", "affiliation management"],
-  options: ["subscription-options", "subscription options"],
-  default: ["retrieve-default", "default configuration retrieval"],
-};
 
 /**
  * The feed: a XEP-0060 publish-subscribe service on its own domain (the interoperable subset),
@@ -62,7 +77,7 @@ const UNSUPPORTED: Record<string, [feature: string, what: string]> = {
 @Component({
   identity: { category: "pubsub", type: "service", name: "Annex feed" },
   features: [...FEED_FEATURES, "http://jabber.org/protocol/rsm"],
-  handlers: [FeedPresence],
+  handlers: [FeedPresence, FeedOwner, FeedDiscoItems, FeedPrivilege],
   providers: [FeedService],
   plugins: [presenceSubscription(), rateLimit()],
   options: FeedOptionsSchema,
@@ -73,12 +88,19 @@ export class Feed {
   // XEP-0060 §5.6, §6.5: subscriptions and items retrieval.
   @Iq({ type: "get", child: "pubsub", xmlns: NS_PUBSUB })
   async get(iq: IncomingIq): Promise<Element> {
+    await this.feed.ready();
     const action = firstAction(iq.payload);
     switch (action.name) {
       case "items":
         return this.items(iq, action);
       case "subscriptions":
         return this.subscriptions(iq, action);
+      case "options":
+        return subscriptionOptions(this.feed, iq, action);
+      case "default":
+        return defaultSubscriptionOptions(this.feed, action);
+      case "affiliations":
+        return userAffiliations(this.feed, iq, action);
       default:
         throw unsupported(action.name);
     }
@@ -87,8 +109,13 @@ export class Feed {
   // XEP-0060 §6.1, §6.2, §7.1, §7.2: subscribe, unsubscribe, publish, retract.
   @Iq({ type: "set", child: "pubsub", xmlns: NS_PUBSUB })
   async set(iq: IncomingIq): Promise<Element | undefined> {
+    await this.feed.ready();
     const action = firstAction(iq.payload);
     switch (action.name) {
+      case "create":
+        return createNode(this.feed, iq, action);
+      case "options":
+        return setSubscriptionOptions(this.feed, iq, action);
       case "subscribe":
         return this.subscribe(iq, action);
       case "unsubscribe":
@@ -102,51 +129,11 @@ export class Feed {
     }
   }
 
-  // XEP-0060 §8.8.1: owners list a node's subscriptions.
-  @Iq({ type: "get", child: "pubsub", xmlns: NS_PUBSUB_OWNER, feature: false })
-  async ownerGet(iq: IncomingIq): Promise<Element> {
-    const action = firstAction(iq.payload);
-    if (action.name !== "subscriptions") throw unsupported(action.name);
-    const node = this.feed.node(action.attrs.node as string | undefined, "subscriptions");
-    if (!this.feed.isOwner(node, iq.from)) throw errors.forbidden(`only the owners of node ${JSON.stringify(node.name)} may list its subscriptions`);
-    const subs = this.feed.subscriptionsOf(node.name);
-    return xml(
-      "pubsub",
-      { xmlns: NS_PUBSUB_OWNER },
-      xml("subscriptions", { node: node.name }, subs.map((s) => xml("subscription", { jid: s.jid, subscription: "subscribed" }))),
-    );
-  }
-
-  // XEP-0060 §8.5: owners purge a node.
-  @Iq({ type: "set", child: "pubsub", xmlns: NS_PUBSUB_OWNER, feature: false })
-  async ownerSet(iq: IncomingIq): Promise<undefined> {
-    const action = firstAction(iq.payload);
-    if (action.name === "subscriptions") throw errors.unsupported("manage-subscriptions", "changing subscriptions as owner");
-    if (action.name !== "purge") throw unsupported(action.name);
-    const node = this.feed.node(action.attrs.node as string | undefined, "purge");
-    if (!this.feed.isOwner(node, iq.from)) throw errors.forbidden(`only the owners of node ${JSON.stringify(node.name)} may purge it`);
-    if (!node.persistItems) throw errors.notPersistent(node.name);
-    const removed = await this.feed.purge(node.name);
-    iq.log.info({ node: node.name, removed }, "node purged");
-    return undefined;
-  }
-
-  // XEP-0060 §5.2: the nodes; §5.5: a node's items (by id).
-  @DiscoItems()
-  async discoItems(node: string | undefined): Promise<DiscoItem[] | undefined> {
-    const domain = this.feed.domain;
-    if (node === undefined) return [...this.feed.nodes].map(([name, n]) => ({ jid: domain, node: name, name: n.title }));
-    const options = this.feed.nodes.get(node);
-    if (!options) return undefined;
-    if (!options.persistItems) return [];
-    const page = await this.feed.page(node, { max: this.feed.options.maxPageSize, before: true });
-    return page.items.map((i) => ({ jid: domain, name: i.id }));
-  }
-
   // XEP-0060 §5.3-5.4: a node is a leaf with a meta-data form.
   @DiscoInfo()
   async discoInfo(node: string | undefined): Promise<DiscoInfoResult | undefined> {
-    if (node === undefined) return undefined;
+    // XEP-0060 §4.5: the presence model works only with the owner's roster (XEP-0356 roster privilege).
+    if (node === undefined) return this.feed.ownerPresenceAvailable ? { features: [feature("access-presence")] } : undefined;
     const options = this.feed.nodes.get(node);
     if (!options) return undefined;
     return {
@@ -159,9 +146,13 @@ export class Feed {
   private async items(iq: IncomingIq, action: Element): Promise<Element> {
     const node = this.feed.node(action.attrs.node as string | undefined, "items");
     this.feed.checkAccess(node, iq.from);
-    if (node.itemsRequireSubscription && !this.feed.isPublisher(node, iq.from) && this.feed.subscriptionsFor(iq.from, node.name).length === 0) {
+    await this.feed.checkOwnerPresence(node, iq.from);
+    // XEP-0060 §6.5.9.3 (and the authorize model, §4.5): only subscribers, not pending ones.
+    const mustSubscribe = node.itemsRequireSubscription || node.access === "authorize";
+    if (mustSubscribe && this.feed.affiliation(node, iq.from) === "none" && !this.feed.subscriptionsFor(iq.from, node.name).some((s) => s.state === "subscribed")) {
       throw errors.itemsNotSubscribed(node.name);
     }
+    rejectSubid(action);
     if (!node.persistItems) throw errors.notPersistent(node.name);
     const answer = (items: FeedItem[], set?: Element) =>
       xml("pubsub", { xmlns: NS_PUBSUB }, xml("items", { node: node.name }, items.map((i) => this.feed.itemElement(i))), set ?? null);
@@ -199,7 +190,7 @@ export class Feed {
     return xml(
       "pubsub",
       { xmlns: NS_PUBSUB },
-      xml("subscriptions", { node: nodeName }, subs.map((s) => xml("subscription", { node: s.node, jid: s.jid, subscription: "subscribed" }))),
+      xml("subscriptions", { node: nodeName }, subs.map((s) => xml("subscription", { node: s.node, jid: s.jid, subscription: s.state }))),
     );
   }
 
@@ -207,22 +198,35 @@ export class Feed {
     const node = this.feed.node(action.attrs.node as string | undefined, "subscribe");
     const jid = subscriberJid(iq, action);
     this.feed.checkAccess(node, iq.from);
+    await this.feed.checkOwnerPresence(node, iq.from);
+    // XEP-0060 §6.3.7: subscribe and configure in one request.
+    const x = optionsFormIn(iq.payload);
+    const parsed = x ? parseSubscriptionOptions(x, { ...DEFAULT_SUBSCRIPTION_OPTIONS }) : undefined;
     // XEP-0060 §12.4: pubsub#expire=presence asks for a temporary subscription; a subscriber that sent us
     // directed presence gets one too, so a web page that goes away leaves no subscription behind.
-    const expiresWithPresence = subscribeOptions(iq.payload).expire === "presence";
-    const temporary = expiresWithPresence || this.feed.present.has(iq.from.toString());
-    const sub = await this.feed.subscribe(node.name, jid, { temporary, boundTo: iq.from.toString() });
-    iq.log.info({ node: node.name, jid, temporary: sub.temporary }, "subscribed");
-    if (this.feed.options.sendLastPublishedItem === "on_sub" && node.persistItems) {
+    const temporary = parsed?.temporary ?? this.feed.present.has(iq.from.toString());
+    // XEP-0060 §6.1.2, §8.6: on an authorize node the subscription is pending until an owner approves it.
+    const existing = this.feed.subscription(node.name, jid);
+    const pending = node.access === "authorize" && this.feed.affiliation(node, iq.from) === "none" && existing?.state !== "subscribed";
+    const sub = await this.feed.subscribe(node.name, jid, { temporary: temporary && !pending, boundTo: iq.from.toString(), state: pending ? "pending" : "subscribed", options: parsed?.options });
+    iq.log.info({ node: node.name, jid, temporary: sub.temporary, state: sub.state }, "subscribed");
+    if (sub.state === "pending") {
+      if (!existing) for (const request of approvalRequest(this.feed, node, jid)) this.feed.send(request);
+      return xml("pubsub", { xmlns: NS_PUBSUB }, xml("subscription", { node: node.name, jid, subscription: "pending" }));
+    }
+    const sendLast = node.sendLastPublishedItem ?? this.feed.options.sendLastPublishedItem;
+    if (sendLast === "on_sub" && node.persistItems && sub.options.deliver) {
       const last = await this.feed.latest(node.name);
       if (last) this.feed.sendLastItem(sub, last);
     }
+    // XEP-0060 §6.1.6: the result carries the subscription (no subid: one subscription per JID and node).
     return xml("pubsub", { xmlns: NS_PUBSUB }, xml("subscription", { node: node.name, jid, subscription: "subscribed" }));
   }
 
   private async unsubscribe(iq: IncomingIq, action: Element): Promise<undefined> {
     const node = this.feed.node(action.attrs.node as string | undefined, "unsubscribe");
-    const jid = subscriberJid(iq, action);
+    const jid = subscriberJid(iq, action, "unsubscribe");
+    rejectSubid(action);
     if (!(await this.feed.unsubscribe(node.name, jid))) throw errors.notSubscribed(node.name, jid);
     iq.log.info({ node: node.name, jid }, "unsubscribed");
     return undefined;
@@ -272,17 +276,22 @@ function firstAction(pubsub: Element): Element {
 }
 
 function unsupported(name: string): StanzaError {
-  const known = UNSUPPORTED[name];
-  if (known) return errors.unsupported(known[0], known[1]);
   return new StanzaError("bad-request", `unknown pubsub action <${name}/>`);
 }
 
-/** XEP-0060 §6.1.3.1: the jid to (un)subscribe must be the sender's bare JID or the sender itself. */
-function subscriberJid(iq: IncomingIq, action: Element): string {
+/**
+ * XEP-0060 §6.1.3.1: the jid to subscribe must be the sender's bare JID or the sender itself (else
+ * bad-request + invalid-jid); §6.2.3.3: unsubscribing someone else is forbidden.
+ */
+function subscriberJid(iq: IncomingIq, action: Element, kind: "subscribe" | "unsubscribe" = "subscribe"): string {
   const jid = action.attrs.jid as string | undefined;
   if (!jid) throw errors.invalidJid("", iq.from.toString());
   const parsed = tryParseJid(jid);
-  if (!parsed || parsed.bare().toString() !== iq.from.bare().toString()) throw errors.invalidJid(jid, iq.from.toString());
+  if (!parsed) throw errors.invalidJid(jid, iq.from.toString());
+  if (parsed.bare().toString() !== iq.from.bare().toString()) {
+    if (kind === "unsubscribe") throw errors.forbidden(`${iq.from.bare().toString()} may not unsubscribe ${jid}`);
+    throw errors.invalidJid(jid, iq.from.toString());
+  }
   return parsed.toString();
 }
 

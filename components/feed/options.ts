@@ -26,10 +26,31 @@ export const NodeOptionsSchema = z.strictObject({
   maxAgeSeconds: z.number().positive().optional(),
   /** XEP-0060 publish_node_full: evict the oldest (default) or reject new items when maxItems is reached. */
   whenFull: z.enum(["evict", "reject"]).default("evict"),
-  /** XEP-0060 §4.5 access models: open, presence (the entity has a presence subscription to the feed) or whitelist. */
-  access: z.enum(["open", "presence", "whitelist"]).default("open"),
-  /** Who may subscribe and retrieve on a whitelist node (bare JIDs). */
+  /**
+   * XEP-0060 §4.5 access models: open, whitelist, authorize (owners approve each subscription, §8.6),
+   * presence (the entity is subscribed to a node owner's presence: needs the server to grant the feed XEP-0356
+   * roster access), or service-presence: the entity has a presence subscription to this feed's domain (not the
+   * XEP's model, so not advertised as access-presence).
+   */
+  access: z.enum(["open", "presence", "service-presence", "whitelist", "authorize"]).default("open"),
+  /** Who may subscribe and retrieve on a whitelist node (bare JIDs): the node's members (XEP-0060 §4.1). */
   whitelist: z.array(Jid).default([]),
+  /** XEP-0060 §4.1 outcasts: may not subscribe or retrieve. */
+  outcasts: z.array(Jid).default([]),
+  /** XEP-0060 pubsub#publish_model: who may publish besides owners and publishers. */
+  publishModel: z.enum(["publishers", "subscribers", "open"]).default("publishers"),
+  /** pubsub#notify_retract: notify subscribers of every retraction (a retract with notify='true' always does). */
+  notifyRetract: z.boolean().default(false),
+  /** pubsub#notify_delete: notify subscribers when the node is deleted (XEP-0060 §8.4.2). */
+  notifyDelete: z.boolean().default(true),
+  /** pubsub#deliver_payloads: false = notifications carry item ids only. */
+  deliverPayloads: z.boolean().default(true),
+  /** pubsub#presence_based_delivery: notify only subscribers that are present (sent presence to the feed). */
+  presenceBasedDelivery: z.boolean().default(false),
+  /** pubsub#send_last_published_item for this node; default the feed's sendLastPublishedItem. */
+  sendLastPublishedItem: z.enum(["on_sub", "never"]).optional(),
+  /** A node from the configuration file may be deleted over XMPP only when this is true. */
+  deletable: z.boolean().default(false),
   /** Items may be retrieved only by subscribers (XEP-0060 §6.5.9.2). */
   itemsRequireSubscription: z.boolean().default(false),
   /** false = notifications only, nothing stored (XEP-0060 pubsub#persist_items). */
@@ -73,6 +94,12 @@ const Mirror = z.strictObject({
 });
 
 export const FeedOptionsSchema = z.strictObject({
+  /** Who may create nodes over XMPP (XEP-0060 §8.1): the admins, any user of a local domain, or nobody. */
+  createNodes: z.enum(["admins", "local", "nobody"]).default("admins"),
+  /** Service admins: may create nodes and act as owners of every node. */
+  admins: z.array(Jid).default([]),
+  /** The domains whose users are "local" for createNodes; default the feed domain's parent (feed.localhost → localhost). */
+  localDomains: z.array(z.string().min(1)).optional(),
   /** "sqlite:<path>", "memory" or "postgres://…"; default sqlite:data/<domain>.sqlite. */
   storage: z.string().regex(/^(memory|sqlite:.+|postgres(ql)?:\/\/.+)$/, 'expected "memory", "sqlite:<path>" or "postgres://…"').optional(),
   nodes: z.record(NodeName, NodeOptionsSchema).default({}),

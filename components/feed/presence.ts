@@ -3,8 +3,9 @@ import { FeedService } from "./service.js";
 
 /**
  * Presence to the feed: directed presence marks a subscriber as online (its subscriptions are then
- * temporary, XEP-0060 §12.4) and its unavailable ends them. Presence subscriptions to the feed (which grant
- * the "presence" access model) are answered by the presence-subscription plugin.
+  * temporary, XEP-0060 §12.4) and its unavailable ends them. Presence subscriptions to the feed are answered
+  * by the presence-subscription plugin; its roster grants the "service-presence" access model (not XEP-0060
+  * §4.5 presence, which is the owner's roster: see privilege.ts).
  */
 @Handlers()
 export class FeedPresence {

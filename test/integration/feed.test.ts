@@ -26,7 +26,7 @@ const nodes = {
   big: { title: "Ten thousand", maxItems: 20_000, publishers: ["pub@localhost"], owners: ["admin@localhost"] },
   open: { publishers: ["pub@localhost"], owners: ["admin@localhost"] },
   members: { access: "whitelist", whitelist: ["bob@localhost"] },
-  friends: { access: "presence" },
+  friends: { access: "service-presence" },
   private: { itemsRequireSubscription: true },
   live: { persistItems: false, publishers: ["pub@localhost"] },
   json: { publishers: ["pub@localhost"], payloadNamespace: "urn:xmpp:json:0" },
@@ -246,7 +246,10 @@ describe("feed against a real Prosody", () => {
     const none = await iq(alice, "get", xml("items", { node: "open" }, xml("item", { id: "no-such-id" })));
     assert.equal(none.attrs.type, "result");
     assert.deepEqual(none.getChild("pubsub", PUBSUB)!.getChild("items")!.getChildren("item"), []);
-    assertWireError(await iq(alice, "set", xml("create", { node: "new" })), "cancel", "feature-not-implemented", "unsupported", "create-nodes");
+    // XEP-0060 §8.1.3.1: only the feed's admins may create nodes (createNodes: "admins", the default).
+    assertWireError(await iq(alice, "set", xml("create", { node: "new" })), "auth", "forbidden");
+    // §6.2.3.3: unsubscribing someone else.
+    assertWireError(await iq(alice, "set", xml("unsubscribe", { node: "open", jid: "bob@localhost" })), "auth", "forbidden");
     assertWireError(await iq(alice, "get", [xml("items", { node: "big" }), xml("set", { xmlns: RSM }, xml("after", {}, "trimmed-or-unknown"))]), "cancel", "item-not-found");
   });
 });

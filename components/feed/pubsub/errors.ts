@@ -25,6 +25,9 @@ export const errors = {
   /** XEP-0060 §6.1.3.2: presence access model and no presence subscription. */
   presenceRequired: (node: string) =>
     pubsubError("not-authorized", "auth", "presence-subscription-required", `node ${JSON.stringify(node)} is for entities subscribed to this service's presence`),
+  /** XEP-0060 §6.1.3.2, §4.5 presence model: not subscribed to a node owner's presence. */
+  ownerPresenceRequired: (node: string) =>
+    pubsubError("not-authorized", "auth", "presence-subscription-required", `node ${JSON.stringify(node)} is for entities subscribed to its owner's presence`),
   /** XEP-0060 §6.1.3.4: whitelist access model, not on the list. */
   closedNode: (node: string) => pubsubError("not-allowed", "cancel", "closed-node", `node ${JSON.stringify(node)} is open only to its whitelist`),
   /** XEP-0060 §6.5.9.2: items only for subscribers. */

@@ -11,7 +11,7 @@ export function metaDataForm(node: string, options: NodeOptions, subscribers: nu
       { var: "pubsub#title", label: "A short name for the node", values: [options.title ?? node] },
       { var: "pubsub#type", label: "Payload type", values: options.payloadNamespace ? [options.payloadNamespace] : [] },
       { var: "pubsub#access_model", label: "Access model", values: [options.access] },
-      { var: "pubsub#publish_model", label: "Publish model", values: ["publishers"] },
+      { var: "pubsub#publish_model", label: "Publish model", values: [options.publishModel] },
       { var: "pubsub#max_items", label: "Items kept", values: [String(options.maxItems)] },
       { var: "pubsub#persist_items", label: "Items are stored", type: "boolean", values: [options.persistItems ? "true" : "false"] },
       { var: "pubsub#num_subscribers", label: "Subscribers", values: [String(subscribers)] },

@@ -7,12 +7,16 @@ function nodeValues(node: NodeOptions): Record<string, (v: string) => boolean> {
   const bool = (b: boolean) => (v: string) => (v === "1" || v === "true") === b && ["1", "0", "true", "false"].includes(v);
   return {
     "pubsub#access_model": (v) => v === node.access,
-    "pubsub#publish_model": (v) => v === "publishers",
+    "pubsub#publish_model": (v) => v === node.publishModel,
     "pubsub#persist_items": bool(node.persistItems),
-    "pubsub#deliver_payloads": bool(true),
+    "pubsub#deliver_payloads": bool(node.deliverPayloads),
     "pubsub#deliver_notifications": bool(true),
     "pubsub#notification_type": (v) => v === "headline",
-    "pubsub#max_items": (v) => v === String(node.maxItems) || (v === "max" && true),
+    "pubsub#max_items": (v) => v === String(node.maxItems) || v === "max",
+    "pubsub#item_expire": (v) => v === String(node.maxAgeSeconds ?? 0),
+    "pubsub#notify_retract": bool(node.notifyRetract),
+    "pubsub#notify_delete": bool(node.notifyDelete),
+    "pubsub#presence_based_delivery": bool(node.presenceBasedDelivery),
     "pubsub#type": (v) => v === (node.payloadNamespace ?? ""),
     "pubsub#title": (v) => v === (node.title ?? ""),
   };

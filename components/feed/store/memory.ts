@@ -9,6 +9,7 @@ import {
   type PageRequest,
   type PublishResult,
   type Retention,
+  type StoredNode,
   type StoredSubscription,
   UnknownItemError,
 } from "./store.js";
@@ -49,7 +50,8 @@ class NodeItems {
 export class MemoryStore implements FeedStore {
   readonly kind = "memory";
   private readonly nodes = new Map<string, NodeItems>();
-  private readonly subs = new Map<string, Set<string>>();
+  private readonly subs = new Map<string, Map<string, StoredSubscription>>();
+  private readonly nodeConfigs = new Map<string, StoredNode>();
   private seq = 0;
 
   async init(): Promise<void> {}
@@ -123,11 +125,32 @@ export class MemoryStore implements FeedStore {
   }
 
   async addSubscription(node: string, jid: string): Promise<boolean> {
-    const set = this.subs.get(node) ?? new Set();
-    this.subs.set(node, set);
-    if (set.has(jid)) return false;
-    set.add(jid);
+    const map = this.subs.get(node) ?? new Map<string, StoredSubscription>();
+    this.subs.set(node, map);
+    if (map.has(jid)) return false;
+    map.set(jid, { node, jid, state: "subscribed" });
     return true;
+  }
+
+  async saveSubscription(sub: StoredSubscription): Promise<void> {
+    const map = this.subs.get(sub.node) ?? new Map<string, StoredSubscription>();
+    this.subs.set(sub.node, map);
+    map.set(sub.jid, { node: sub.node, jid: sub.jid, state: sub.state, ...(sub.options === undefined ? {} : { options: sub.options }) });
+  }
+
+  async saveNode(name: string, config: string): Promise<void> {
+    this.nodeConfigs.set(name, { name, config, deleted: false });
+  }
+
+  async deleteNode(name: string, tombstone: boolean): Promise<void> {
+    this.nodes.delete(name);
+    this.subs.delete(name);
+    if (tombstone) this.nodeConfigs.set(name, { name, deleted: true });
+    else this.nodeConfigs.delete(name);
+  }
+
+  async storedNodes(): Promise<StoredNode[]> {
+    return [...this.nodeConfigs.values()].sort((a, b) => a.name.localeCompare(b.name)).map((n) => ({ ...n }));
   }
 
   async removeSubscription(node: string, jid: string): Promise<boolean> {
@@ -136,7 +159,7 @@ export class MemoryStore implements FeedStore {
 
   async subscriptions(node?: string): Promise<StoredSubscription[]> {
     const out: StoredSubscription[] = [];
-    for (const [n, jids] of this.subs) if (node === undefined || n === node) for (const jid of jids) out.push({ node: n, jid });
+    for (const [n, subs] of this.subs) if (node === undefined || n === node) for (const sub of subs.values()) out.push({ ...sub });
     return out.sort((a, b) => a.node.localeCompare(b.node) || a.jid.localeCompare(b.jid));
   }
 

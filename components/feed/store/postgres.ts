@@ -10,6 +10,7 @@ import {
   type PageRequest,
   type PublishResult,
   type Retention,
+  type StoredNode,
   type StoredSubscription,
   UnknownItemError,
 } from "./store.js";
@@ -21,7 +22,19 @@ CREATE TABLE IF NOT EXISTS feed_items (
   published BIGINT NOT NULL, payload TEXT NOT NULL, PRIMARY KEY (node, id));
 CREATE UNIQUE INDEX IF NOT EXISTS feed_items_order ON feed_items (node, seq);
 CREATE TABLE IF NOT EXISTS feed_subscriptions (node TEXT NOT NULL, jid TEXT NOT NULL, PRIMARY KEY (node, jid));
+ALTER TABLE feed_subscriptions ADD COLUMN IF NOT EXISTS state TEXT NOT NULL DEFAULT 'subscribed';
+ALTER TABLE feed_subscriptions ADD COLUMN IF NOT EXISTS options TEXT;
+CREATE TABLE IF NOT EXISTS feed_nodes (name TEXT PRIMARY KEY, config TEXT, deleted BOOLEAN NOT NULL DEFAULT false);
 `;
+
+interface SubRow {
+  node: string;
+  jid: string;
+  state: "subscribed" | "pending";
+  options: string | null;
+}
+
+const toSubscription = (r: SubRow): StoredSubscription => ({ node: r.node, jid: r.jid, state: r.state, ...(r.options === null ? {} : { options: r.options }) });
 
 interface Row {
   node: string;
@@ -153,9 +166,38 @@ export class PostgresStore implements FeedStore {
   async subscriptions(node?: string): Promise<StoredSubscription[]> {
     const r =
       node === undefined
-        ? await this.pool.query("SELECT node, jid FROM feed_subscriptions ORDER BY node, jid")
-        : await this.pool.query("SELECT node, jid FROM feed_subscriptions WHERE node = $1 ORDER BY jid", [node]);
-    return r.rows as StoredSubscription[];
+        ? await this.pool.query("SELECT node, jid, state, options FROM feed_subscriptions ORDER BY node, jid")
+        : await this.pool.query("SELECT node, jid, state, options FROM feed_subscriptions WHERE node = $1 ORDER BY jid", [node]);
+    return (r.rows as SubRow[]).map(toSubscription);
+  }
+
+  async saveSubscription(sub: StoredSubscription): Promise<void> {
+    await this.pool.query(
+      "INSERT INTO feed_subscriptions (node, jid, state, options) VALUES ($1, $2, $3, $4) ON CONFLICT (node, jid) DO UPDATE SET state = EXCLUDED.state, options = EXCLUDED.options",
+      [sub.node, sub.jid, sub.state, sub.options ?? null],
+    );
+  }
+
+  async saveNode(name: string, config: string): Promise<void> {
+    await this.pool.query("INSERT INTO feed_nodes (name, config, deleted) VALUES ($1, $2, false) ON CONFLICT (name) DO UPDATE SET config = EXCLUDED.config, deleted = false", [
+      name,
+      config,
+    ]);
+  }
+
+  async deleteNode(name: string, tombstone: boolean): Promise<void> {
+    await this.transaction(async (q) => {
+      await q("SELECT pg_advisory_xact_lock(hashtext($1))", [`annex-feed:${name}`]);
+      await q("DELETE FROM feed_items WHERE node = $1", [name]);
+      await q("DELETE FROM feed_subscriptions WHERE node = $1", [name]);
+      if (tombstone) await q("INSERT INTO feed_nodes (name, config, deleted) VALUES ($1, NULL, true) ON CONFLICT (name) DO UPDATE SET config = NULL, deleted = true", [name]);
+      else await q("DELETE FROM feed_nodes WHERE name = $1", [name]);
+    });
+  }
+
+  async storedNodes(): Promise<StoredNode[]> {
+    const { rows } = await this.pool.query("SELECT name, config, deleted FROM feed_nodes ORDER BY name");
+    return (rows as { name: string; config: string | null; deleted: boolean }[]).map((r) => ({ name: r.name, ...(r.config === null ? {} : { config: r.config }), deleted: r.deleted }));
   }
 
   async close(): Promise<void> {

@@ -12,6 +12,7 @@ import {
   type PageRequest,
   type PublishResult,
   type Retention,
+  type StoredNode,
   type StoredSubscription,
   UnknownItemError,
 } from "./store.js";
@@ -24,7 +25,23 @@ CREATE UNIQUE INDEX IF NOT EXISTS feed_items_order ON feed_items (node, seq);
 CREATE TABLE IF NOT EXISTS feed_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO feed_counters (name, value) VALUES ('seq', 0);
 CREATE TABLE IF NOT EXISTS feed_subscriptions (node TEXT NOT NULL, jid TEXT NOT NULL, PRIMARY KEY (node, jid));
+CREATE TABLE IF NOT EXISTS feed_nodes (name TEXT PRIMARY KEY, config TEXT, deleted INTEGER NOT NULL DEFAULT 0);
 `;
+
+/** Columns added after the first release; a file from before gets them on open. */
+const SUBSCRIPTION_COLUMNS: Record<string, string> = {
+  state: "ALTER TABLE feed_subscriptions ADD COLUMN state TEXT NOT NULL DEFAULT 'subscribed'",
+  options: "ALTER TABLE feed_subscriptions ADD COLUMN options TEXT",
+};
+
+interface SubRow {
+  node: string;
+  jid: string;
+  state: "subscribed" | "pending";
+  options: string | null;
+}
+
+const toSubscription = (r: SubRow): StoredSubscription => ({ node: r.node, jid: r.jid, state: r.state, ...(r.options === null ? {} : { options: r.options }) });
 
 interface Row {
   node: string;
@@ -61,6 +78,8 @@ export class SqliteStore implements FeedStore {
     this.db.pragma(`synchronous = ${this.options.synchronous ?? "FULL"}`);
     this.db.pragma("busy_timeout = 5000");
     this.db.exec(SCHEMA);
+    const have = new Set((this.db.pragma("table_info(feed_subscriptions)") as { name: string }[]).map((c) => c.name));
+    for (const [column, ddl] of Object.entries(SUBSCRIPTION_COLUMNS)) if (!have.has(column)) this.db.exec(ddl);
     this.statements = this.prepare();
   }
 
@@ -88,8 +107,16 @@ export class SqliteStore implements FeedStore {
       ),
       addSub: db.prepare("INSERT OR IGNORE INTO feed_subscriptions (node, jid) VALUES (?, ?)"),
       removeSub: db.prepare("DELETE FROM feed_subscriptions WHERE node = ? AND jid = ?"),
-      subs: db.prepare("SELECT node, jid FROM feed_subscriptions ORDER BY node, jid"),
-      subsOf: db.prepare("SELECT node, jid FROM feed_subscriptions WHERE node = ? ORDER BY jid"),
+      subs: db.prepare("SELECT node, jid, state, options FROM feed_subscriptions ORDER BY node, jid"),
+      subsOf: db.prepare("SELECT node, jid, state, options FROM feed_subscriptions WHERE node = ? ORDER BY jid"),
+      saveSub: db.prepare(
+        "INSERT INTO feed_subscriptions (node, jid, state, options) VALUES (?, ?, ?, ?) ON CONFLICT (node, jid) DO UPDATE SET state = excluded.state, options = excluded.options",
+      ),
+      saveNode: db.prepare("INSERT INTO feed_nodes (name, config, deleted) VALUES (?, ?, 0) ON CONFLICT (name) DO UPDATE SET config = excluded.config, deleted = 0"),
+      tombstone: db.prepare("INSERT INTO feed_nodes (name, config, deleted) VALUES (?, NULL, 1) ON CONFLICT (name) DO UPDATE SET config = NULL, deleted = 1"),
+      forgetNode: db.prepare("DELETE FROM feed_nodes WHERE name = ?"),
+      dropSubs: db.prepare("DELETE FROM feed_subscriptions WHERE node = ?"),
+      nodes: db.prepare("SELECT name, config, deleted FROM feed_nodes ORDER BY name"),
     };
   }
 
@@ -173,7 +200,35 @@ export class SqliteStore implements FeedStore {
   }
 
   async subscriptions(node?: string): Promise<StoredSubscription[]> {
-    return (node === undefined ? this.statements.subs.all() : this.statements.subsOf.all(node)) as StoredSubscription[];
+    return ((node === undefined ? this.statements.subs.all() : this.statements.subsOf.all(node)) as SubRow[]).map(toSubscription);
+  }
+
+  async saveSubscription(sub: StoredSubscription): Promise<void> {
+    this.statements.saveSub.run(sub.node, sub.jid, sub.state, sub.options ?? null);
+  }
+
+  async saveNode(name: string, config: string): Promise<void> {
+    this.statements.saveNode.run(name, config);
+  }
+
+  async deleteNode(name: string, tombstone: boolean): Promise<void> {
+    const s = this.statements;
+    this.db
+      .transaction(() => {
+        s.purge.run(name);
+        s.dropSubs.run(name);
+        if (tombstone) s.tombstone.run(name);
+        else s.forgetNode.run(name);
+      })
+      .immediate();
+  }
+
+  async storedNodes(): Promise<StoredNode[]> {
+    return (this.statements.nodes.all() as { name: string; config: string | null; deleted: number }[]).map((r) => ({
+      name: r.name,
+      ...(r.config === null ? {} : { config: r.config }),
+      deleted: r.deleted === 1,
+    }));
   }
 
   async close(): Promise<void> {

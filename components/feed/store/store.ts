@@ -63,9 +63,24 @@ export interface Page {
   firstIndex: number;
 }
 
+export type SubscriptionState = "subscribed" | "pending";
+
 export interface StoredSubscription {
   node: string;
   jid: string;
+  /** XEP-0060 §4.2: "pending" waits for an owner's approval (authorize access model, §8.6). */
+  state: SubscriptionState;
+  /** The subscription options (XEP-0060 §6.3) as JSON; absent = the defaults. */
+  options?: string;
+}
+
+/** A node's configuration as changed over XMPP (XEP-0060 §8.1-8.4), or the mark that it was deleted. */
+export interface StoredNode {
+  name: string;
+  /** The node's configuration as JSON (the feed's NodeOptions); absent when deleted. */
+  config?: string;
+  /** A node from the configuration file that was deleted over XMPP stays deleted across restarts. */
+  deleted: boolean;
 }
 
 /** The item named in <after/> or <before/> is not (or no longer) in the node: the client must refetch. */
@@ -112,10 +127,18 @@ export interface FeedStore {
   purge(node: string): Promise<number>;
   /** Applies retention now (the periodic sweep); returns how many items were removed. */
   trim(node: string, retention: Retention, now?: number): Promise<number>;
-  /** Persistent subscriptions. add → false when it already existed; remove → false when absent. */
+  /** Persistent subscriptions. add (state subscribed, no options) → false when it already existed; remove → false when absent. */
   addSubscription(node: string, jid: string): Promise<boolean>;
   removeSubscription(node: string, jid: string): Promise<boolean>;
   subscriptions(node?: string): Promise<StoredSubscription[]>;
+  /** Creates or replaces a subscription with its state and options. */
+  saveSubscription(sub: StoredSubscription): Promise<void>;
+  /** Creates or replaces a node's configuration (and clears a deletion mark). */
+  saveNode(name: string, config: string): Promise<void>;
+  /** Removes the node's items, subscriptions and configuration; `tombstone` keeps a deletion mark. */
+  deleteNode(name: string, tombstone: boolean): Promise<void>;
+  /** Every node configuration and deletion mark, by name. */
+  storedNodes(): Promise<StoredNode[]>;
   close(): Promise<void>;
 }
 

@@ -14,7 +14,7 @@ const publishOptions = (fields: Record<string, string>) =>
 const nodes = {
   open: { publishers: ["ticker@localhost"], owners: ["admin@localhost"] },
   members: { access: "whitelist", whitelist: ["bob@localhost"] },
-  friends: { access: "presence" },
+  friends: { access: "service-presence" },
   private: { itemsRequireSubscription: true },
   live: { persistItems: false, publishers: ["ticker@localhost"] },
   json: { publishers: ["ticker@localhost"], payloadNamespace: "urn:xmpp:json:0" },
@@ -40,8 +40,26 @@ describe("feed: the XEP-0060 error table", () => {
     assertError(await ask(h, pubsubIq("set", `<subscribe node='open' jid='mallory@localhost'/>`)), "modify", "bad-request", "invalid-jid");
     assertError(await ask(h, pubsubIq("set", `<subscribe node='open'/>`)), "modify", "bad-request", "invalid-jid");
     assertError(await ask(h, pubsubIq("set", `<subscribe node='open' jid='not a jid@@'/>`)), "modify", "bad-request", "invalid-jid");
-    assertError(await ask(h, pubsubIq("set", `<unsubscribe node='open' jid='mallory@localhost'/>`)), "modify", "bad-request", "invalid-jid");
     assert.deepEqual(h.host.instance(FeedService).subscriptionsOf("open"), []);
+  });
+
+  test("unsubscribing another entity's JID: auth/forbidden (XEP-0060 §6.2.3.3), and the subscription stays", async () => {
+    const h = await feedHarness({ nodes });
+    await ask(h, pubsubIq("set", `<subscribe node='open' jid='bob@localhost'/>`, "bob@localhost/x"));
+    assertError(await ask(h, pubsubIq("set", `<unsubscribe node='open' jid='bob@localhost'/>`)), "auth", "forbidden");
+    assertError(await ask(h, pubsubIq("set", `<unsubscribe node='open' jid='not a jid@@'/>`)), "modify", "bad-request", "invalid-jid");
+    assert.equal(h.host.instance(FeedService).subscriptionsOf("open").length, 1);
+  });
+
+  test("no subscription ids (one subscription per JID and node): a subid is not-acceptable + invalid-subid (§6.2.3.5, §6.3.4.5, §6.5.9.2)", async () => {
+    const h = await feedHarness({ nodes });
+    await ask(h, pubsubIq("set", `<subscribe node='open' jid='${ALICE}'/>`));
+    assertError(await ask(h, pubsubIq("set", `<unsubscribe node='open' jid='${ALICE}' subid='123-abc'/>`)), "modify", "not-acceptable", "invalid-subid");
+    assertError(await ask(h, pubsubIq("get", `<options node='open' jid='${ALICE}' subid='123-abc'/>`)), "modify", "not-acceptable", "invalid-subid");
+    assertError(await ask(h, pubsubIq("get", `<items node='open' subid='123-abc'/>`)), "modify", "not-acceptable", "invalid-subid");
+    // A second subscribe returns the one subscription; there is never a choice that would need a subid.
+    await ask(h, pubsubIq("set", `<subscribe node='open' jid='${ALICE}'/>`));
+    assert.equal(h.host.instance(FeedService).subscriptionsOf("open").length, 1);
   });
 
   test("insufficient privileges: auth/forbidden for publish, retract, purge and the owner's list", async () => {
@@ -139,14 +157,8 @@ describe("feed: the XEP-0060 error table", () => {
 
   test("what the service does not do: cancel/feature-not-implemented + unsupported naming the feature", async () => {
     const h = await feedHarness({ nodes });
-    const cases: [string, string, string, string][] = [
-      ["set", `<create node='new'/>`, PUBSUB, "create-nodes"],
-      ["get", `<affiliations/>`, PUBSUB, "retrieve-affiliations"],
-      ["get", `<options node='open' jid='${ALICE}'/>`, PUBSUB, "subscription-options"],
-      ["set", `<delete node='open'/>`, OWNER, "delete-nodes"],
-      ["get", `<configure node='open'/>`, OWNER, "config-node"],
-      ["set", `<subscriptions node='open'/>`, OWNER, "manage-subscriptions"],
-    ];
+    // XEP-0060 §8.9.2.4.2: the one affiliation this service does not have.
+    const cases: [string, string, string, string][] = [["set", `<affiliations node='open'><affiliation jid='bob@localhost' affiliation='publish-only'/></affiliations>`, OWNER, "publish-only-affiliation"]];
     for (const [type, inner, ns, feature] of cases) {
       assertError(await ask(h, pubsubIq(type as "get" | "set", inner, "admin@localhost/x", ns)), "cancel", "feature-not-implemented", "unsupported", { feature });
     }

@@ -171,13 +171,54 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       await store.addSubscription("n", "bob@localhost/web");
       await store.addSubscription("m", "alice@localhost");
       assert.deepEqual(await store.subscriptions("n"), [
-        { node: "n", jid: "alice@localhost" },
-        { node: "n", jid: "bob@localhost/web" },
+        { node: "n", jid: "alice@localhost", state: "subscribed" },
+        { node: "n", jid: "bob@localhost/web", state: "subscribed" },
       ]);
       assert.equal((await store.subscriptions()).length, 3);
       assert.equal(await store.removeSubscription("n", "alice@localhost"), true);
       assert.equal(await store.removeSubscription("n", "alice@localhost"), false);
-      assert.deepEqual(await store.subscriptions("n"), [{ node: "n", jid: "bob@localhost/web" }]);
+      assert.deepEqual(await store.subscriptions("n"), [{ node: "n", jid: "bob@localhost/web", state: "subscribed" }]);
+    });
+
+    withStore("subscriptions keep their state and options; saving again replaces them", async (store) => {
+      await store.saveSubscription({ node: "n", jid: "carol@localhost", state: "pending" });
+      await store.saveSubscription({ node: "n", jid: "dave@localhost", state: "subscribed", options: '{"deliver":false}' });
+      assert.deepEqual(await store.subscriptions("n"), [
+        { node: "n", jid: "carol@localhost", state: "pending" },
+        { node: "n", jid: "dave@localhost", state: "subscribed", options: '{"deliver":false}' },
+      ]);
+      await store.saveSubscription({ node: "n", jid: "carol@localhost", state: "subscribed", options: '{"includeBody":true}' });
+      await store.saveSubscription({ node: "n", jid: "dave@localhost", state: "subscribed" });
+      assert.deepEqual(await store.subscriptions("n"), [
+        { node: "n", jid: "carol@localhost", state: "subscribed", options: '{"includeBody":true}' },
+        { node: "n", jid: "dave@localhost", state: "subscribed" },
+      ]);
+      assert.equal(await store.addSubscription("n", "carol@localhost"), false);
+    });
+
+    withStore("node configurations: save, replace, delete with and without a deletion mark", async (store) => {
+      assert.deepEqual(await store.storedNodes(), []);
+      await store.saveNode("made", '{"title":"Made"}');
+      await store.saveNode("file", '{"maxItems":5}');
+      await store.saveNode("made", '{"title":"Renamed"}');
+      assert.deepEqual(await store.storedNodes(), [
+        { name: "file", config: '{"maxItems":5}', deleted: false },
+        { name: "made", config: '{"title":"Renamed"}', deleted: false },
+      ]);
+      await fill(store, "made", 2);
+      await fill(store, "file", 2);
+      await fill(store, "other", 1);
+      await store.addSubscription("made", "alice@localhost");
+      await store.addSubscription("other", "alice@localhost");
+      await store.deleteNode("made", false);
+      await store.deleteNode("file", true);
+      assert.deepEqual(await store.storedNodes(), [{ name: "file", deleted: true }]);
+      assert.equal(await store.count("made"), 0);
+      assert.equal(await store.count("file"), 0);
+      assert.equal(await store.count("other"), 1);
+      assert.deepEqual(await store.subscriptions(), [{ node: "other", jid: "alice@localhost", state: "subscribed" }]);
+      await store.saveNode("file", '{"maxItems":7}');
+      assert.deepEqual(await store.storedNodes(), [{ name: "file", config: '{"maxItems":7}', deleted: false }]);
     });
 
     if (factory.reopen) {
@@ -186,10 +227,21 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         let store = await factory.create();
         const ids = await fill(store, "n", 5);
         await store.addSubscription("n", "alice@localhost");
+        await store.saveSubscription({ node: "n", jid: "bob@localhost", state: "pending", options: '{"deliver":false}' });
+        await store.saveNode("n", '{"title":"N"}');
+        await store.saveNode("gone", '{"title":"G"}');
+        await store.deleteNode("gone", true);
         store = await reopen(store);
         try {
           assert.deepEqual((await store.page("n", { max: 10 })).items.map((i) => i.id), ids);
-          assert.deepEqual(await store.subscriptions(), [{ node: "n", jid: "alice@localhost" }]);
+          assert.deepEqual(await store.subscriptions(), [
+            { node: "n", jid: "alice@localhost", state: "subscribed" },
+            { node: "n", jid: "bob@localhost", state: "pending", options: '{"deliver":false}' },
+          ]);
+          assert.deepEqual(await store.storedNodes(), [
+            { name: "gone", deleted: true },
+            { name: "n", config: '{"title":"N"}', deleted: false },
+          ]);
           await store.retract("n", ids[4]!);
           const next = (await store.publish("n", { payload: payload(5), publisher: pub })).item.id;
           assert.ok(next > ids[4]!, `${next} should sort after ${ids[4]}`);
