@@ -2,8 +2,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-# Debian packages the tests and the demo use: a real server and a second, independent XMPP client.
-APT_PACKAGES := prosody python3-slixmpp postgresql chromium
+# Debian packages the tests and the demo use: two real servers (Prosody, ejabberd) and a second, independent XMPP client.
+APT_PACKAGES := prosody ejabberd python3-slixmpp postgresql chromium
 
 .PHONY: help deps system-deps build test test-unit test-integration test-reliability test-e2e bench demo clean
 
