@@ -163,3 +163,14 @@ export const SERVERS: ServerKind[] = testServerKinds();
 export function describeEachServer(title: string, body: (kind: ServerKind) => void): void {
   for (const kind of SERVERS) describe(`[${kind}] ${title}`, () => body(kind));
 }
+
+/** The server's log once it matches `pattern` (ejabberd writes its log asynchronously), or the last tail after timeoutMs. */
+export async function logWhen(server: Pick<ManagedServer, "logTail">, pattern: RegExp, timeoutMs = 3_000, lines = 500): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let log = await server.logTail(lines);
+  while (!pattern.test(log) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    log = await server.logTail(lines);
+  }
+  return log;
+}
