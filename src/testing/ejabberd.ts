@@ -46,6 +46,8 @@ export interface EjabberdOptions {
   muc?: { service: string };
   /** Bare JIDs in the `admin` acl. */
   admins?: string[];
+  /** Extra items in the server's disco#items (mod_disco `extra_domains`). s2s is off, so they are unreachable. */
+  discoExtraDomains?: string[];
   /**
    * `global_routes` of the component listener; default false, so a component's connection carries
    * only its own domain's stanzas (true: every connection on the listener registers routes for all its hosts).
@@ -341,7 +343,8 @@ ${components.map((c) => `      ${q(c.domain)}:\n        password: ${q(c.secret)}
     : "";
   const muc = o.muc ? `  mod_muc:\n    host: ${q(o.muc.service)}\n    access_create: muc_create\n` : "";
   const hostModules = pubsub + muc;
-  const common = `  mod_disco: {}
+  const disco = o.discoExtraDomains?.length ? `  mod_disco:\n    extra_domains:\n${o.discoExtraDomains.map((d) => `      - ${q(d)}`).join("\n")}\n` : "  mod_disco: {}\n";
+  const common = `${disco}
   mod_ping: {}
   mod_version: {}
   mod_time: {}
@@ -368,7 +371,11 @@ acl:
   admin:
     user:
 ${(o.admins ?? []).length ? (o.admins ?? []).map((a) => `      - ${q(a)}`).join("\n") : '      - "nobody-is-admin"'}
-${publishers.length ? `  annex_components:\n    server:\n${publishers.map((p) => `      - ${q(p)}`).join("\n")}\n` : ""}access_rules:
+${publishers.length ? `  annex_components:\n    server:\n${publishers.map((p) => `      - ${q(p)}`).join("\n")}\n` : ""}# No server-to-server traffic: a private test server talks to nobody else.
+s2s_access: s2s
+access_rules:
+  s2s:
+    deny: all
   local:
     allow: local
   c2s:

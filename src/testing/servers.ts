@@ -21,6 +21,8 @@ export interface ServerOptions {
   muc?: { service: string };
   /** Bare JIDs with admin rights on the server. */
   admins?: string[];
+  /** Extra items in the server's own disco#items (Prosody: disco_items with a name; ejabberd: mod_disco extra_domains, no name). */
+  discoItems?: { jid: string; name: string }[];
   web?: { anonymousHost?: string; filesDir?: string };
   /** Prosody only: extra Lua lines (global section / after the hosts). */
   prosody?: { extraGlobal?: string; extraHosts?: string };
@@ -52,6 +54,7 @@ export async function startServer(kind: ServerKind, o: ServerOptions = {}): Prom
       pubsub: o.pubsub,
       muc: o.muc,
       admins: o.admins,
+      discoExtraDomains: o.discoItems?.map((i) => i.jid),
       web: o.web,
       globalRoutes: o.ejabberd?.globalRoutes,
     });
@@ -64,6 +67,8 @@ export async function startServer(kind: ServerKind, o: ServerOptions = {}): Prom
     if (o.pubsub.publishers?.length) hosts.push(`  admins = { ${o.pubsub.publishers.map(lua).join("; ")} }`, "  autocreate_on_publish = true");
   }
   if (o.muc) hosts.push(`Component ${lua(o.muc.service)} "muc"`);
+  // Reopening the VirtualHost scopes disco_items to the server alone.
+  if (o.discoItems?.length) hosts.push(`VirtualHost ${lua(o.host ?? "localhost")}`, `  disco_items = { ${o.discoItems.map((i) => `{ ${lua(i.jid)}, ${lua(i.name)} }`).join("; ")} }`);
   const global = [o.admins?.length ? `admins = { ${o.admins.map(lua).join("; ")} }` : "", o.prosody?.extraGlobal ?? ""].filter(Boolean).join("\n");
   return ManagedProsody.start({
     host: o.host,
