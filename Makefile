@@ -9,7 +9,7 @@ APT_PACKAGES := prosody ejabberd python3-slixmpp postgresql chromium
 
 help:
 	@echo "make demo   start a private Prosody with the bundled components and print where to go"
-	@echo "make test   run every test: unit, integration against a real Prosody, reliability, browser end-to-end"
+	@echo "make test   run every test: unit, integration against real Prosody and ejabberd, reliability, browser end-to-end"
 	@echo "make bench  run the benchmarks and write bench/REPORT.md"
 
 deps: system-deps node_modules/.package-lock.json
@@ -40,14 +40,17 @@ E2E_TESTS = $$(find dist/test/e2e -name '*.test.js' | sort)
 # The benchmark harness's own tests (plain .mjs: they run as written).
 BENCH_TESTS = $$(find bench/test -name '*.test.mjs' | sort)
 
+# The spec output, and one summary line per XMPP server for the tests that run on both.
+REPORTERS = --test-reporter=spec --test-reporter-destination=stdout --test-reporter=./scripts/server-summary-reporter.mjs --test-reporter-destination=stdout
+
 test: deps build
-	node --test --test-reporter=spec $(UNIT_TESTS) $(BENCH_TESTS) $(INTEGRATION_TESTS) $(RELIABILITY_TESTS) $(E2E_TESTS)
+	node --test $(REPORTERS) $(UNIT_TESTS) $(BENCH_TESTS) $(INTEGRATION_TESTS) $(RELIABILITY_TESTS) $(E2E_TESTS)
 
 test-unit: node_modules/.package-lock.json build
 	node --test --test-reporter=spec $(UNIT_TESTS)
 
 test-integration: deps build
-	node --test --test-reporter=spec $(INTEGRATION_TESTS)
+	node --test $(REPORTERS) $(INTEGRATION_TESTS)
 
 test-reliability: deps build
 	node --test --test-reporter=spec $(RELIABILITY_TESTS)
