@@ -88,6 +88,7 @@ export class ManagedEjabberd {
     private readonly ownsDir: boolean,
     private readonly hasComponents: boolean,
     private readonly hasWeb: boolean,
+    private readonly hasC2s: boolean,
   ) {}
 
   static async start(options: EjabberdOptions = {}): Promise<ManagedEjabberd> {
@@ -121,7 +122,8 @@ export class ManagedEjabberd {
     await giveToEjabberd(dir);
     const hasComponents = options.configYaml ? /ejabberd_service/.test(yaml) : (options.components ?? []).length > 0;
     const hasWeb = options.configYaml ? /ejabberd_http\b/.test(yaml) : options.web !== undefined;
-    const server = new ManagedEjabberd(dir, configPath, host, c2s, component, http, node, ownsDir, hasComponents, hasWeb);
+    const hasC2s = options.configYaml ? /ejabberd_c2s/.test(yaml) : true;
+    const server = new ManagedEjabberd(dir, configPath, host, c2s, component, http, node, ownsDir, hasComponents, hasWeb, hasC2s);
     await server.launch();
     try {
       // ejabberdctl talks to the running node, so accounts are made after the start (in parallel: each call boots a VM).
@@ -187,7 +189,7 @@ export class ManagedEjabberd {
       if (exitCode !== undefined) throw new Error(`ejabberd exited (code ${exitCode}) before listening:\n${output}\n${await this.logTail()}`);
       const ready =
         (await this.logSince(logStart)).includes(" is started in the node") &&
-        (await isListening(this.c2sPort)) && (!this.hasComponents || (await isListening(this.componentPort))) && (!this.hasWeb || (await isListening(this.httpPort)));
+        (!this.hasC2s || (await isListening(this.c2sPort))) && (!this.hasComponents || (await isListening(this.componentPort))) && (!this.hasWeb || (await isListening(this.httpPort)));
       if (ready) return;
       await new Promise((r) => setTimeout(r, 50));
     }
