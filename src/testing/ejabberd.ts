@@ -75,6 +75,7 @@ export class ManagedEjabberd {
   readonly kind = "ejabberd" as const;
   private process: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
+  private lastAccountWrite = 0;
 
   private constructor(
     readonly dir: string,
@@ -158,6 +159,7 @@ export class ManagedEjabberd {
   async register(username: string, password: string, host = this.host): Promise<void> {
     try {
       await this.ctl("register", username, host, password);
+      this.lastAccountWrite = Date.now();
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; message: string };
       throw new Error(`ejabberdctl register ${username}@${host} failed: ${e.stdout ?? ""}${e.stderr ?? ""}${e.message}`);
@@ -217,10 +219,16 @@ export class ManagedEjabberd {
     clearTimeout(timer);
   }
 
-  /** Kills the server at once (a crash, for fault tests). */
+  /**
+   * Kills the server at once (a crash, for fault tests). Mnesia's log reaches the disk up to 2 s after a write
+   * (Erlang's delayed_write), so a kill right after `register` waits for that first: the crash under test is the
+   * server's, not the loss of the accounts the test just made.
+   */
   async kill(): Promise<void> {
     const child = this.process;
     if (!child) return;
+    const durableAt = this.lastAccountWrite + 2_500;
+    if (Date.now() < durableAt) await new Promise((r) => setTimeout(r, durableAt - Date.now()));
     this.signal(child, "SIGKILL");
     await this.exited;
     await this.groupGone(child);
