@@ -2,14 +2,15 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-# Debian packages the tests and the demo use: a real server and a second, independent XMPP client.
-APT_PACKAGES := prosody prosody-modules python3-slixmpp postgresql chromium
+# Debian packages the tests and the demo use: two real servers (Prosody with prosody-modules, ejabberd) and a
+# second, independent XMPP client.
+APT_PACKAGES := prosody prosody-modules ejabberd python3-slixmpp postgresql chromium
 
 .PHONY: help deps system-deps build test test-unit test-integration test-reliability test-e2e bench demo clean
 
 help:
 	@echo "make demo   start a private Prosody with the bundled components and print where to go"
-	@echo "make test   run every test: unit, integration against a real Prosody, reliability, browser end-to-end"
+	@echo "make test   run every test: unit, integration against real Prosody and ejabberd, reliability, browser end-to-end"
 	@echo "make bench  run the benchmarks and write bench/REPORT.md"
 
 deps: system-deps node_modules/.package-lock.json
@@ -40,14 +41,17 @@ E2E_TESTS = $$(find dist/test/e2e -name '*.test.js' | sort)
 # The benchmark harness's own tests (plain .mjs: they run as written).
 BENCH_TESTS = $$(find bench/test -name '*.test.mjs' | sort)
 
+# The spec output, and one summary line per XMPP server for the tests that run on both.
+REPORTERS = --test-reporter=spec --test-reporter-destination=stdout --test-reporter=./scripts/server-summary-reporter.mjs --test-reporter-destination=stdout
+
 test: deps build
-	node --test --test-reporter=spec $(UNIT_TESTS) $(BENCH_TESTS) $(INTEGRATION_TESTS) $(RELIABILITY_TESTS) $(E2E_TESTS)
+	node --test $(REPORTERS) $(UNIT_TESTS) $(BENCH_TESTS) $(INTEGRATION_TESTS) $(RELIABILITY_TESTS) $(E2E_TESTS)
 
 test-unit: node_modules/.package-lock.json build
 	node --test --test-reporter=spec $(UNIT_TESTS)
 
 test-integration: deps build
-	node --test --test-reporter=spec $(INTEGRATION_TESTS)
+	node --test $(REPORTERS) $(INTEGRATION_TESTS)
 
 test-reliability: deps build
 	node --test --test-reporter=spec $(RELIABILITY_TESTS)

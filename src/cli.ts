@@ -5,7 +5,7 @@ import { doctor } from "./cli/doctor.js";
 import { type CliIo, defaultIo, EXIT, reportStartupError, UsageError } from "./cli/io.js";
 import { loadEffectiveConfig } from "./cli/load.js";
 import { scaffold } from "./cli/new.js";
-import { prosodyConfig } from "./cli/prosody-config.js";
+import { parseConfigServer, parsePortFlag, serverConfig, type ServerConfigOptions } from "./cli/server-config.js";
 import { runComponents } from "./cli/run.js";
 import type { Catalogue } from "./runtime/catalogue.js";
 import { ANNEX_VERSION } from "./version.js";
@@ -18,8 +18,11 @@ const USAGE = `Usage:
                                                 run one component without a file
   annex config check --config <file>            validate types, secrets and options without connecting
   annex config print --config <file>            the effective config (file + environment + flags), secrets masked
+  annex server-config --config <file> [--server prosody|ejabberd] [--with-secrets] [--xmpp-host <domain>] [--http-port <n>]
+                                                the server config for these components: Prosody Component lines,
+                                                or a ready ejabberd.yml (listener, pubsub acl, WebSocket, anonymous host)
   annex prosody-config --config <file> [--with-secrets]
-                                                the Prosody Component lines for this config
+                                                the same as server-config --server prosody
   annex doctor --config <file>                  connect and check each component, with the fix for each failure
   annex new <name> [--standalone] [--dir <path>]
                                                 a new component with a handler, a unit test and a README
@@ -40,6 +43,8 @@ const COMMAND_FLAGS: ParseArgsConfig["options"] = {
   "with-secrets": { type: "boolean" },
   standalone: { type: "boolean" },
   dir: { type: "string" },
+  "xmpp-host": { type: "string" },
+  "http-port": { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean" },
 };
@@ -71,11 +76,23 @@ export async function runCli(argv: string[], catalogue: Catalogue, io: CliIo = d
     io.err(`annex ${command}: --config <file> is required\n\n${USAGE}`);
     return EXIT.usage;
   }
-  const known = command === "run" || command === "doctor" || command === "prosody-config" || (command === "config" && (rest[0] === "check" || rest[0] === "print"));
+  const known = command === "run" || command === "doctor" || command === "prosody-config" || command === "server-config" || (command === "config" && (rest[0] === "check" || rest[0] === "print"));
   if (!known) {
     io.err(`annex: unknown command ${JSON.stringify([command, ...rest].join(" "))}\n\n${USAGE}`);
     return EXIT.usage;
   }
+  // For server-config, --server names the XMPP server software (not host:port as for run).
+  let serverOptions: Omit<ServerConfigOptions, "withSecrets"> | undefined;
+  try {
+    serverOptions =
+      command === "server-config"
+        ? { server: parseConfigServer(values.server), xmppHost: values["xmpp-host"] as string | undefined, httpPort: parsePortFlag("http-port", values["http-port"]) }
+        : undefined;
+  } catch (err) {
+    io.err(`annex ${command}: ${(err as Error).message}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  if (serverOptions) delete values.server;
   let config;
   try {
     config = await loadEffectiveConfig(values, command === "run" ? rest : [], env);
@@ -92,7 +109,9 @@ export async function runCli(argv: string[], catalogue: Catalogue, io: CliIo = d
     case "doctor":
       return doctor(config, io);
     case "prosody-config":
-      return prosodyConfig(config, values["with-secrets"] === true, io);
+      return serverConfig(config, { server: "prosody", withSecrets: values["with-secrets"] === true }, io);
+    case "server-config":
+      return serverConfig(config, { ...(serverOptions as Omit<ServerConfigOptions, "withSecrets">), withSecrets: values["with-secrets"] === true }, io);
     default:
       return rest[0] === "check" ? checkConfig(config, catalogue, io) : printConfig(config, io);
   }

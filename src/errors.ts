@@ -18,6 +18,7 @@ export const ErrorCode = {
   HandlerResult: "ANNEX_ERR_HANDLER_RESULT",
   LinkFatal: "ANNEX_ERR_LINK_FATAL",
   NoProsody: "ANNEX_ERR_NO_PROSODY",
+  NoEjabberd: "ANNEX_ERR_NO_EJABBERD",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -25,7 +26,7 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export interface CatalogueEntry {
   code: ErrorCode;
   /** The class an error with this code is an instance of (all extend AnnexError). */
-  className: "AnnexError" | "ConfigError" | "RegistryError" | "JidError" | "FatalLinkError" | "ProsodyMissingError";
+  className: "AnnexError" | "ConfigError" | "RegistryError" | "JidError" | "FatalLinkError" | "ProsodyMissingError" | "EjabberdMissingError";
   /** Where it comes from and what it means, as the API reference shows it. */
   when: string;
 }
@@ -46,6 +47,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   { code: ErrorCode.HandlerResult, className: "AnnexError", when: "dispatch: a handler returned something that is not an element (or a list of elements), or an IQ handler returned a whole `<iq>`; logged with the handler's name, IQs get `internal-server-error`" },
   { code: ErrorCode.LinkFatal, className: "FatalLinkError", when: "`Runner.start`, `Link.start`: the server refused a component for good; `err.failure` is `{ kind, condition, advice }`" },
   { code: ErrorCode.NoProsody, className: "ProsodyMissingError", when: "`ManagedProsody.start` without `/usr/bin/prosody`" },
+  { code: ErrorCode.NoEjabberd, className: "EjabberdMissingError", when: "`ManagedEjabberd.start` without `/usr/sbin/ejabberdctl`" },
 ];
 
 /** The markdown table of CATALOGUE, as docs/api.md carries it. */
@@ -110,6 +112,13 @@ export class ProsodyMissingError extends AnnexError {
   constructor(bin: string) {
     super(ErrorCode.NoProsody, `Prosody is not installed (${bin} is missing). Install the Debian package: "apt-get update && apt-get install -y prosody", or run "make deps".`);
     this.name = "ProsodyMissingError";
+  }
+}
+
+export class EjabberdMissingError extends AnnexError {
+  constructor(bin: string) {
+    super(ErrorCode.NoEjabberd, `ejabberd is not installed (${bin} is missing). Install the Debian package: "apt-get update && apt-get install -y ejabberd", or run "make deps".`);
+    this.name = "EjabberdMissingError";
   }
 }
 

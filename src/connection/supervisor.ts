@@ -158,7 +158,7 @@ export class LinkSupervisor extends EventEmitter implements Link {
       this.retire(link);
       link.removeAllListeners("disconnect");
       link.socket?.destroy();
-      return this.failed(failure ?? err);
+      return this.failed(failure ?? err, true);
     }
     if (this.link !== link) return;
     failure = undefined;
@@ -196,7 +196,8 @@ export class LinkSupervisor extends EventEmitter implements Link {
     this.failed(err);
   }
 
-  private failed(err: unknown): void {
+  /** `inHandshake`: the attempt never came online (a stream error then is the server refusing us). */
+  private failed(err: unknown, inHandshake = false): void {
     if (this.state === "stopped") return;
     const failure = classifyFailure(err, this.options.domain, this.service, this.server);
     this.lastError = failure.condition;
@@ -206,7 +207,9 @@ export class LinkSupervisor extends EventEmitter implements Link {
       this.emit("fatal", new FatalLinkError(failure));
       return;
     }
-    const delay = failure.kind === "conflict" ? (this.options.conflictRetryMs ?? 60_000) : this.backoff.next();
+    // RFC 6120 §4.9: a stream error names its condition; a socket error (nothing listening yet) does not.
+    const refused = inHandshake && (err as { condition?: unknown })?.condition !== undefined;
+    const delay = failure.kind === "conflict" ? (this.options.conflictRetryMs ?? 60_000) : this.backoff.next(refused ? "refused" : "unreachable");
     const log = failure.kind === "conflict" ? this.log.error.bind(this.log) : this.log.warn.bind(this.log);
     log({ condition: failure.condition, retryInMs: delay }, failure.advice);
     this.setState("backing-off");

@@ -48,6 +48,7 @@ export interface ProsodyOptions {
  * Integration tests and `make demo` use it; nothing here fakes the server.
  */
 export class ManagedProsody {
+  readonly kind = "prosody" as const;
   private process: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
 

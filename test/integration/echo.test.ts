@@ -1,26 +1,29 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { after, before, describe, test } from "node:test";
+import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import { xml } from "@xmpp/client";
-import type { ManagedProsody } from "annex/testing";
-import { AnnexProcess, byId, startProsody, TestClient } from "./support.js";
+import { type ManagedServer, startServer } from "annex/testing";
+import { AnnexProcess, byId, describeEachServer, TestClient } from "./support.js";
 
 const execFileAsync = promisify(execFile);
 const STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 // A non-ASCII secret: @xmpp/component-core 0.13.1 alone fails the handshake with it (latin1 digest).
 const SECRET = "sëcret-€-🔑";
 
-describe("echo against a real Prosody", () => {
-  let prosody: ManagedProsody;
+describeEachServer("echo against a real server", (kind) => {
+  let prosody: ManagedServer;
   let annex: AnnexProcess;
   let alice: TestClient;
 
   before(async () => {
-    prosody = await startProsody([{ domain: "echo.localhost", secret: SECRET }], [
-      { username: "alice", password: "alice-pw" },
-      { username: "bob", password: "bob-pw" },
-    ]);
+    prosody = await startServer(kind, {
+      components: [{ domain: "echo.localhost", secret: SECRET }],
+      users: [
+        { username: "alice", password: "alice-pw" },
+        { username: "bob", password: "bob-pw" },
+      ],
+    });
     annex = await AnnexProcess.start({
       server: { host: "127.0.0.1", port: prosody.componentPort },
       log: { level: "debug" },
@@ -105,7 +108,7 @@ describe("echo against a real Prosody", () => {
     await alice.send(xml("presence", { to: "echo.localhost", type: "subscribe" }));
     const available = await alice.waitFor((el) => el.name === "presence" && el.attrs.from === "echo.localhost" && el.attrs.type === undefined, 5000, "echo's presence");
     assert.ok(available);
-    // Prosody turns the component's "subscribed" into a roster change (RFC 6121 §3.1.6): echo is in alice's roster.
+    // The server turns the component's "subscribed" into a roster change (RFC 6121 §3.1.6): echo is in alice's roster.
     await alice.send(xml("iq", { type: "get", id: "roster-1" }, xml("query", { xmlns: "jabber:iq:roster" })));
     const roster = await alice.waitFor(byId("roster-1"));
     const item = roster.getChild("query", "jabber:iq:roster")?.getChildren("item").find((i) => i.attrs.jid === "echo.localhost");

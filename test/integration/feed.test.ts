@@ -4,12 +4,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { after, before, describe, test } from "node:test";
+import { after, before, test } from "node:test";
 import { xml } from "@xmpp/client";
 import type { Element } from "annex";
-import { freePort, type ManagedProsody } from "annex/testing";
+import { freePort, type ManagedServer, startServer } from "annex/testing";
 import { prefillSqlite } from "./feed/prefill.js";
-import { AnnexProcess, byId, startProsody, TestClient } from "./support.js";
+import { AnnexProcess, byId, describeEachServer, TestClient } from "./support.js";
 
 const FEED = "feed.localhost";
 const SECRET = "feed-secret";
@@ -57,8 +57,8 @@ function assertWireError(reply: Element, type: string, condition: string, app?: 
 const json = (v: unknown) => xml("json", { xmlns: "urn:xmpp:json:0" }, JSON.stringify(v));
 const item = (payload: Element, id?: string) => xml("item", id ? { id } : {}, payload);
 
-describe("feed against a real Prosody", () => {
-  let prosody: ManagedProsody;
+describeEachServer("feed against a real server", (kind) => {
+  let prosody: ManagedServer;
   let annex: AnnexProcess;
   let dir: string;
   let httpPort: number;
@@ -70,7 +70,7 @@ describe("feed against a real Prosody", () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "feed-it-"));
     prefilled = await prefillSqlite(join(dir, "feed.sqlite"), "big", ITEMS);
-    prosody = await startProsody([{ domain: FEED, secret: SECRET }], ["alice", "bob", "carol", "pub", "admin", "slix"].map((u) => ({ username: u, password: `${u}-pw` })));
+    prosody = await startServer(kind, { components: [{ domain: FEED, secret: SECRET }], users: ["alice", "bob", "carol", "pub", "admin", "slix"].map((u) => ({ username: u, password: `${u}-pw` })) });
     httpPort = await freePort();
     annex = await AnnexProcess.start({
       server: { host: "127.0.0.1", port: prosody.componentPort },

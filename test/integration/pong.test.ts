@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, before, test } from "node:test";
 import { xml } from "@xmpp/client";
 import type { Element } from "annex";
-import { ManagedProsody } from "annex/testing";
-import { AnnexProcess, byId, TestClient } from "./support.js";
+import { type ManagedServer, startServer } from "annex/testing";
+import { AnnexProcess, byId, describeEachServer, TestClient } from "./support.js";
 
 const PONG = "pong.localhost";
 const SMALL = "pong-small.localhost";
@@ -23,17 +23,17 @@ const isAction = (name: string) => (el: Element) => el.name === "message" && act
 const field = (el: Element, name: string) => el.getChild("pong", BOOK)?.getChildText(name);
 const compactEl = (name: string) => (el: Element) => el.name === "message" && el.getChild(name, COMPACT) !== undefined;
 
-describe("pong against a real Prosody", () => {
-  let prosody: ManagedProsody;
+describeEachServer("pong against a real server", (kind) => {
+  let prosody: ManagedServer;
   let annex: AnnexProcess;
   const c: Record<string, TestClient> = {};
 
   before(async () => {
-    prosody = await ManagedProsody.start({
+    prosody = await startServer(kind, {
       components: [{ domain: PONG, secret: "pong-secret" }, { domain: SMALL, secret: "small-secret" }],
       users: USERS.map((u) => ({ username: u, password: `${u}-pw` })),
-      // The server's own XEP-0060 service; the pong component publishes results to it as an admin.
-      extraHosts: `Component "${PUBSUB_SVC}" "pubsub"\n  admins = { "${PONG}" }\n  autocreate_on_publish = true\n`,
+      // The server's own XEP-0060 service; the pong component may create the results node there and publish.
+      pubsub: { service: PUBSUB_SVC, publishers: [PONG] },
     });
     const dir = await mkdtemp(join(tmpdir(), "pong-it-"));
     // pace 4: the same game four times faster, so a game to 3 takes seconds (and the ball moves up to 73 px a tick).

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { client, type XmppClient } from "@xmpp/client";
 import type { Element } from "annex";
-import { ManagedProsody, type ProsodyComponent } from "annex/testing";
+import { describe } from "node:test";
+import { type ManagedServer, ManagedProsody, type ProsodyComponent, type ServerKind, testServerKinds } from "annex/testing";
 
 export const ANNEX_BIN = new URL("../../bin/annex.js", import.meta.url).pathname;
 
@@ -26,7 +27,7 @@ export class TestClient {
     xmpp.on("error", () => undefined);
   }
 
-  static async connect(prosody: Pick<ManagedProsody, "c2sPort" | "host">, username: string, password: string, resource = "test"): Promise<TestClient> {
+  static async connect(prosody: Pick<ManagedServer, "c2sPort" | "host">, username: string, password: string, resource = "test"): Promise<TestClient> {
     const xmpp = client({ service: `xmpp://127.0.0.1:${prosody.c2sPort}`, domain: prosody.host, username, password, resource });
     xmpp.reconnect.stop();
     decodeAsStream(xmpp);
@@ -150,4 +151,26 @@ export class AnnexProcess {
 
 export async function startProsody(components: ProsodyComponent[], users: { username: string; password: string }[]): Promise<ManagedProsody> {
   return ManagedProsody.start({ components, users });
+}
+
+/** The servers this run covers (both unless ANNEX_TEST_SERVER names one). */
+export const SERVERS: ServerKind[] = testServerKinds();
+
+/**
+ * One describe block per server, named "[prosody] …" / "[ejabberd] …", so the output counts per server.
+ * Each block starts its own server in its before hook: one server per file and kind, not per test.
+ */
+export function describeEachServer(title: string, body: (kind: ServerKind) => void): void {
+  for (const kind of SERVERS) describe(`[${kind}] ${title}`, () => body(kind));
+}
+
+/** The server's log once it matches `pattern` (ejabberd writes its log asynchronously), or the last tail after timeoutMs. */
+export async function logWhen(server: Pick<ManagedServer, "logTail">, pattern: RegExp, timeoutMs = 3_000, lines = 500): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let log = await server.logTail(lines);
+  while (!pattern.test(log) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    log = await server.logTail(lines);
+  }
+  return log;
 }

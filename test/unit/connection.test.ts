@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, test } from "node:test";
-import { Backoff } from "../../src/connection/backoff.js";
 import { classifyFailure } from "../../src/connection/classify.js";
 import { serverFromHeader, sniffNotXmpp } from "../../src/connection/server-kind.js";
 import { handshakeDigest } from "../../src/connection/transport.js";
@@ -56,19 +55,6 @@ describe("failure classification", () => {
   test("network errors and other stream errors are retried", () => {
     assert.equal(classifyFailure(Object.assign(new Error("refused"), { code: "ECONNREFUSED" }), "e", "s").kind, "retry");
     assert.equal(classify("system-shutdown").kind, "retry");
-  });
-});
-
-describe("backoff", () => {
-  test("grows exponentially up to the cap, with full jitter, and resets", () => {
-    const ceilings: number[] = [];
-    const b = new Backoff({ initialMs: 250, maxMs: 30_000, random: () => 0.999999 });
-    for (let i = 0; i < 10; i++) ceilings.push(b.next());
-    assert.deepEqual(ceilings, [249, 499, 999, 1999, 3999, 7999, 15999, 29999, 29999, 29999]);
-    b.reset();
-    assert.equal(b.next(), 249);
-    const low = new Backoff({ initialMs: 250, maxMs: 30_000, random: () => 0 });
-    assert.equal(low.next(), 62, "never below a quarter of the initial delay");
   });
 });
 

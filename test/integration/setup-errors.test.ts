@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createTcpServer } from "node:net";
+import { after, before, test } from "node:test";
+import { xml } from "@xmpp/client";
+import { freePort, type ManagedServer, startServer } from "annex/testing";
+import { AnnexProcess, byId, describeEachServer, TestClient } from "./support.js";
+
+// Wrong setups an admin makes, on each server: each gets its own one line naming the port or domain and the
+// fix in that server's own configuration language, exit 78, from `annex run` and from `annex doctor` alike.
+
+function listen(server: Server | ReturnType<typeof createTcpServer>): Promise<number> {
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)));
+}
+
+const PORT_HINT = { prosody: "Prosody's component_ports \\(default 5347\\)", ejabberd: "the port of ejabberd's ejabberd_service listener" } as const;
+const ANY_SERVER_HINT = "the component listener \\(Prosody: component_ports, default 5347; ejabberd: the ejabberd_service listener's port\\)";
+
+let http: Server;
+let httpPort: number;
+let ssh: ReturnType<typeof createTcpServer>;
+let sshPort: number;
+
+before(async () => {
+  http = createHttpServer((_req, res) => res.end("hello"));
+  httpPort = await listen(http);
+  // A service that speaks first and is not XMPP (an SSH banner).
+  ssh = createTcpServer((socket) => {
+    socket.on("error", () => undefined); // the client hangs up on it, as it should
+    socket.end("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+  });
+  sshPort = await listen(ssh);
+});
+
+after(() => {
+  http?.close();
+  ssh?.close();
+});
+
+const config = (port: number, domain = "echo.localhost", secret = "s") => ({ server: { port }, components: [{ type: "echo", domain, secret }] });
+
+/** The `annex: <condition>: <advice>` line of `annex run` as doctor's `fix: <advice>` line. */
+const asFix = (line: RegExp) => new RegExp(line.source.replace(/^\^annex: [a-z-]+: /, "^\\s+fix: ").replace(/\$$/, ""), "m");
+
+async function runAndDoctor(cfg: unknown, line: RegExp, what: string): Promise<void> {
+  const run = await AnnexProcess.start(cfg, { waitOnline: false });
+  assert.equal(await run.exited, 78, `${what}:\n${run.output}`);
+  assert.match(run.output, line, what);
+  assert.doesNotMatch(run.output, /retrying|host-unknown/, `${what}: no retry loop, not the server's next answer`);
+  const doctor = await AnnexProcess.start(cfg, { command: ["doctor"], waitOnline: false });
+  assert.equal(await doctor.exited, 78, `${what}:\n${doctor.output}`);
+  assert.match(doctor.output, asFix(line), `${what}:\n${doctor.output}`);
+  assert.doesNotMatch(doctor.output, /all checks passed/);
+}
+
+describeEachServer("wrong setups get their own line", (kind) => {
+  let server: ManagedServer;
+  before(async () => {
+    server = await startServer(kind, { components: [{ domain: "echo.localhost", secret: "s" }], users: [{ username: "alice", password: "alice-pw" }] });
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  test("server.port at the client (c2s) port: says so, names the component port setting of this server", async () => {
+    const line = new RegExp(`^annex: client-port: xmpp://127\\.0\\.0\\.1:${server.c2sPort} is a client port \\(it answered with a jabber:client stream\\), not a component port: set server\\.port to ${PORT_HINT[kind]}$`, "m");
+    await runAndDoctor(config(server.c2sPort), line, "c2s port");
+  });
+
+  test("server.port at an HTTP port or at another protocol: says what answered", async () => {
+    await runAndDoctor(config(httpPort), new RegExp(`^annex: http-port: xmpp://127\\.0\\.0\\.1:${httpPort} is an HTTP port \\(it answered "HTTP/1\\.1 400 Bad Request"\\), not an XMPP component port: set server\\.port to ${ANY_SERVER_HINT}$`, "m"), "HTTP port");
+    await runAndDoctor(config(sshPort), new RegExp(`^annex: not-xmpp: xmpp://127\\.0\\.0\\.1:${sshPort} is not an XMPP component port \\(it sent "SSH-2\\.0-OpenSSH_9\\.2p1 De"\\): set server\\.port to ${ANY_SERVER_HINT}$`, "m"), "SSH port");
+  });
+
+  if (kind === "ejabberd") {
+    test("a component domain that is one of ejabberd's own hosts is fatal (exit 78), not a 60-second retry", async () => {
+      const line = /^annex: conflict: ejabberd already serves localhost as one of its own hosts, so no component can take it: give the component a domain that is not in ejabberd's hosts list \(e\.g\. a subdomain\), or remove localhost from hosts$/m;
+      const started = Date.now();
+      await runAndDoctor(config(server.componentPort, "localhost"), line, "local domain");
+      assert.ok(Date.now() - started < 10_000, "no slow retry");
+    });
+  }
+
+  test("doctor next to a running Annex checks through its /healthz and does not connect a second time", async () => {
+    const metricsPort = await freePort();
+    const cfg = { ...config(server.componentPort), metrics: { port: metricsPort } };
+    const running = await AnnexProcess.start(cfg);
+    const alice = await TestClient.connect(server, "alice", "alice-pw");
+    try {
+      const doctor = await AnnexProcess.start(cfg, { command: ["doctor"], waitOnline: false });
+      assert.equal(await doctor.exited, 0, doctor.output);
+      assert.match(doctor.output, /ok {3}a running Annex serves echo\.localhost \(its \/healthz on 127\.0\.0\.1:\d+ says online\): the handshake works; doctor does not connect a second time/);
+      assert.match(doctor.output, /ok {3}not checked while it runs: whether the server's disco#items lists echo\.localhost/);
+      assert.doesNotMatch(doctor.output, /conflict|FAIL/);
+      assert.doesNotMatch(running.output, /"reconnects":[1-9]/, "the running instance was not disturbed");
+      // Every reply still reaches the client: doctor took no part of the domain's traffic.
+      for (let i = 0; i < 5; i++) {
+        await alice.send(xml("iq", { to: "echo.localhost", type: "get", id: `live-${i}` }, xml("ping", { xmlns: "urn:xmpp:ping" })));
+        assert.equal((await alice.waitFor(byId(`live-${i}`))).attrs.type, "result");
+      }
+    } finally {
+      await alice.stop();
+      assert.equal(await running.stop(), 0, running.output);
+    }
+  });
+});
