@@ -71,6 +71,10 @@ export function classifyFailure(err: unknown, domain: string, service: string, s
       return fatal(`${service} does not speak TLS (the TLS handshake got a plain-text answer): remove server.tls, or point server.port at the TLS listener`);
     case "not-xmpp":
       return fatal(`${service} is not an XMPP component port (it sent ${e.seen ?? "something that is not XML"}): set server.port to ${componentPortHint(server)}`);
+    // Accepted and closed without a stream header: a TLS-only listener (ejabberd_service with tls: true closes
+    // silently on plain text) or an address the server refuses. Might be passing, so it is retried.
+    case "no-stream":
+      return { kind: "retry", condition, advice: `${service} closed the connection without sending an XMPP stream header: if that port expects TLS, set server.tls; otherwise check that the server accepts connections from this address; retrying` };
     // RFC 6120 §4.9.3.3: the domain is taken.
     case "conflict":
       // ejabberd 23.01: a component domain that is also one of ejabberd's own hosts can never register.

@@ -158,6 +158,10 @@ export class LinkSupervisor extends EventEmitter implements Link {
       this.retire(link);
       link.removeAllListeners("disconnect");
       link.socket?.destroy();
+      // Accepted, then closed without a byte (not even a stream header): what a TLS-only port does to plain text.
+      if (failure === undefined && link.counters.bytesIn === 0 && !(err as { code?: string }).code) {
+        failure = Object.assign(new Error("the server closed the connection without sending anything"), { condition: "no-stream" });
+      }
       return this.failed(failure ?? err, true);
     }
     if (this.link !== link) return;

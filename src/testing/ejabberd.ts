@@ -58,6 +58,11 @@ export interface EjabberdOptions {
    * `{{C2S_PORT}}`, `{{COMPONENT_PORT}}`, `{{HTTP_PORT}}` and `{{LOG_LEVEL}}` are replaced.
    */
   configYaml?: string;
+  /**
+   * TLS on the component listener from the first byte (`tls: true`), with this PEM file (certificate and key,
+   * readable by the ejabberd user) as the listener's certificate: for tests of Annex's `server.tls` link.
+   */
+  componentTls?: { certfile: string; caFile?: string };
 }
 
 /**
@@ -322,7 +327,7 @@ function renderConfig(o: EjabberdOptions & { host: string; c2s: number; componen
     ip: "127.0.0.1"
     module: ejabberd_service
     max_stanza_size: 1048576
-    global_routes: ${o.globalRoutes === true}
+    global_routes: ${o.globalRoutes === true}${o.componentTls ? `\n    tls: true\n    certfile: ${q(o.componentTls.certfile)}` : ""}
     hosts:
 ${components.map((c) => `      ${q(c.domain)}:\n        password: ${q(c.secret)}`).join("\n")}`);
   }
@@ -364,8 +369,8 @@ hosts:
 ${hosts.map((h) => `  - ${q(h)}`).join("\n")}
 auth_method: internal
 auth_password_format: plain
-# Loopback only, for tests: no certificates, so no TLS anywhere.
-listen:
+# Loopback only, for tests: no certificates, so no TLS anywhere (except a component listener asked for with componentTls).
+${o.componentTls ? `certfiles:\n  - ${q(o.componentTls.certfile)}\n${o.componentTls.caFile ? `ca_file: ${q(o.componentTls.caFile)}\n` : ""}` : ""}listen:
 ${listeners.join("\n")}
 acl:
   local:
