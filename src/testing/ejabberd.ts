@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chown, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { promisify } from "node:util";
@@ -55,7 +55,9 @@ export interface EjabberdOptions {
   globalRoutes?: boolean;
   /**
    * Browser access: XMPP over WebSocket (RFC 7395, ejabberd_http_ws) at http://127.0.0.1:<httpPort>/xmpp-websocket,
-   * an anonymous host for visitors, and optionally static files at / (mod_http_fileserver).
+   * an anonymous host for visitors, and optionally static files at / (mod_http_fileserver). The files are served
+   * from a copy made at start, inside the instance folder (the ejabberd user may not read the caller's folder).
+   * mod_http_fileserver serves by the Host header: ask for http://localhost:<httpPort>/ (for 127.0.0.1 it answers 410 Gone).
    */
   web?: { anonymousHost?: string; filesDir?: string };
   /**
@@ -110,7 +112,8 @@ export class ManagedEjabberd {
           .replaceAll("{{COMPONENT_PORT}}", String(component))
           .replaceAll("{{HTTP_PORT}}", String(http))
           .replaceAll("{{LOG_LEVEL}}", options.logLevel ?? "info")
-      : renderConfig({ ...options, host, c2s, component, http });
+      : renderConfig({ ...options, host, c2s, component, http, ...(options.web?.filesDir ? { web: { ...options.web, filesDir: join(dir, "www") } } : {}) });
+    if (options.web?.filesDir && !options.configYaml) await cp(options.web.filesDir, join(dir, "www"), { recursive: true });
     await writeFile(configPath, yaml);
     // The cookie only guards this node against other local Erlang nodes; ejabberdctl reads it from the same file.
     const cookie = randomBytes(12).toString("hex");
@@ -125,7 +128,12 @@ export class ManagedEjabberd {
     const hasWeb = options.configYaml ? /ejabberd_http\b/.test(yaml) : options.web !== undefined;
     const hasC2s = options.configYaml ? /ejabberd_c2s/.test(yaml) : true;
     const server = new ManagedEjabberd(dir, configPath, host, c2s, component, http, node, ownsDir, hasComponents, hasWeb, hasC2s);
-    await server.launch();
+    try {
+      await server.launch();
+    } catch (err) {
+      if (ownsDir) await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
     try {
       // ejabberdctl talks to the running node, so accounts are made after the start (in parallel: each call boots a VM).
       await Promise.all((options.users ?? []).map((u) => server.register(u.username, u.password)));
@@ -304,7 +312,11 @@ function ejabberdIds(): { uid: number; gid: number } {
 async function giveToEjabberd(dir: string): Promise<void> {
   if (process.getuid?.() !== 0) return;
   const { uid, gid } = ejabberdIds();
-  for (const path of [dir, join(dir, "spool"), join(dir, "logs"), join(dir, "ejabberd.yml"), join(dir, "ejabberdctl.cfg"), join(dir, "inetrc")]) await chown(path, uid, gid);
+  const own = async (path: string): Promise<void> => {
+    await chown(path, uid, gid);
+    if ((await stat(path)).isDirectory()) for (const name of await readdir(path)) await own(join(path, name));
+  };
+  await own(dir);
 }
 
 const q = (s: string) => JSON.stringify(s); // a JSON string is a valid YAML double-quoted scalar
