@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { chown, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -98,6 +98,7 @@ export class ManagedEjabberd {
     if (!existsSync(EJABBERDCTL_BIN)) throw new EjabberdMissingError();
     const ownsDir = options.dir === undefined;
     const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "annex-ejabberd-")));
+    if (ownsDir) ownedDirs.add(dir);
     for (const sub of ["spool", "logs"]) await mkdir(join(dir, sub), { recursive: true });
     const host = options.host ?? "localhost";
     const c2s = options.ports?.c2s ?? (await freePort());
@@ -181,6 +182,7 @@ export class ManagedEjabberd {
     // detached: its own process group, so a stop reaches the Erlang VM below ejabberdctl's shell.
     const child = spawn(EJABBERDCTL_BIN, [...this.ctlArgs(), "foreground"], { ...asEjabberd(this.dir), detached: true, stdio: ["ignore", "pipe", "pipe"] });
     this.process = child;
+    if (child.pid !== undefined) track(child.pid);
     let output = "";
     child.stdout?.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
     child.stderr?.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
@@ -256,12 +258,16 @@ export class ManagedEjabberd {
       if (Date.now() > deadline) throw new Error(`ejabberd (process group ${child.pid}) did not exit within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 20));
     }
+    liveGroups.delete(child.pid as number);
   }
 
   /** Stops the server and removes the folder if it made it. */
   async stop(): Promise<void> {
     await this.stopProcess();
-    if (this.ownsDir) await rm(this.dir, { recursive: true, force: true });
+    if (this.ownsDir) {
+      await rm(this.dir, { recursive: true, force: true });
+      ownedDirs.delete(this.dir);
+    }
   }
 
   private async logSize(): Promise<number> {
@@ -287,6 +293,30 @@ export class ManagedEjabberd {
       return "(no log)";
     }
   }
+}
+
+/**
+ * Process groups of running instances. ejabberd runs in its own group (so a stop reaches the Erlang VM), which
+ * also means it would outlive a test process that ends without stopping it: the exit hook kills what is left.
+ */
+const liveGroups = new Set<number>();
+/** Instance folders this process made; removed at exit if a test left them behind. */
+const ownedDirs = new Set<string>();
+let exitHookInstalled = false;
+function track(pid: number): void {
+  liveGroups.add(pid);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once("exit", () => {
+    for (const group of liveGroups) {
+      try {
+        process.kill(-group, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    for (const dir of ownedDirs) rmSync(dir, { recursive: true, force: true });
+  });
 }
 
 /** spawn options that run ejabberdctl as the ejabberd user (when we are root), with HOME in the instance folder. */
