@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { chown, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { promisify } from "node:util";
@@ -50,7 +50,9 @@ export interface EjabberdOptions {
   globalRoutes?: boolean;
   /**
    * Browser access: XMPP over WebSocket (RFC 7395, ejabberd_http_ws) at http://127.0.0.1:<httpPort>/xmpp-websocket,
-   * an anonymous host for visitors, and optionally static files at / (mod_http_fileserver).
+   * an anonymous host for visitors, and optionally static files at / (mod_http_fileserver). The files are served
+   * from a copy made at start, inside the instance folder (the ejabberd user may not read the caller's folder).
+   * mod_http_fileserver serves by the Host header: ask for http://localhost:<httpPort>/ (for 127.0.0.1 it answers 410 Gone).
    */
   web?: { anonymousHost?: string; filesDir?: string };
   /**
@@ -96,6 +98,7 @@ export class ManagedEjabberd {
     if (!existsSync(EJABBERDCTL_BIN)) throw new EjabberdMissingError(EJABBERDCTL_BIN);
     const ownsDir = options.dir === undefined;
     const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "annex-ejabberd-")));
+    if (ownsDir) ownedDirs.add(dir);
     for (const sub of ["spool", "logs"]) await mkdir(join(dir, sub), { recursive: true });
     const host = options.host ?? "localhost";
     const c2s = options.ports?.c2s ?? (await freePort());
@@ -110,7 +113,8 @@ export class ManagedEjabberd {
           .replaceAll("{{COMPONENT_PORT}}", String(component))
           .replaceAll("{{HTTP_PORT}}", String(http))
           .replaceAll("{{LOG_LEVEL}}", options.logLevel ?? "info")
-      : renderConfig({ ...options, host, c2s, component, http });
+      : renderConfig({ ...options, host, c2s, component, http, ...(options.web?.filesDir ? { web: { ...options.web, filesDir: join(dir, "www") } } : {}) });
+    if (options.web?.filesDir && !options.configYaml) await cp(options.web.filesDir, join(dir, "www"), { recursive: true });
     await writeFile(configPath, yaml);
     // The cookie only guards this node against other local Erlang nodes; ejabberdctl reads it from the same file.
     const cookie = randomBytes(12).toString("hex");
@@ -125,7 +129,12 @@ export class ManagedEjabberd {
     const hasWeb = options.configYaml ? /ejabberd_http\b/.test(yaml) : options.web !== undefined;
     const hasC2s = options.configYaml ? /ejabberd_c2s/.test(yaml) : true;
     const server = new ManagedEjabberd(dir, configPath, host, c2s, component, http, node, ownsDir, hasComponents, hasWeb, hasC2s);
-    await server.launch();
+    try {
+      await server.launch();
+    } catch (err) {
+      if (ownsDir) await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
     try {
       // ejabberdctl talks to the running node, so accounts are made after the start (in parallel: each call boots a VM).
       await Promise.all((options.users ?? []).map((u) => server.register(u.username, u.password)));
@@ -173,6 +182,7 @@ export class ManagedEjabberd {
     // detached: its own process group, so a stop reaches the Erlang VM below ejabberdctl's shell.
     const child = spawn(EJABBERDCTL_BIN, [...this.ctlArgs(), "foreground"], { ...asEjabberd(this.dir), detached: true, stdio: ["ignore", "pipe", "pipe"] });
     this.process = child;
+    if (child.pid !== undefined) track(child.pid);
     let output = "";
     child.stdout?.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
     child.stderr?.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
@@ -248,12 +258,16 @@ export class ManagedEjabberd {
       if (Date.now() > deadline) throw new Error(`ejabberd (process group ${child.pid}) did not exit within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 20));
     }
+    liveGroups.delete(child.pid as number);
   }
 
   /** Stops the server and removes the folder if it made it. */
   async stop(): Promise<void> {
     await this.stopProcess();
-    if (this.ownsDir) await rm(this.dir, { recursive: true, force: true });
+    if (this.ownsDir) {
+      await rm(this.dir, { recursive: true, force: true });
+      ownedDirs.delete(this.dir);
+    }
   }
 
   private async logSize(): Promise<number> {
@@ -281,6 +295,30 @@ export class ManagedEjabberd {
   }
 }
 
+/**
+ * Process groups of running instances. ejabberd runs in its own group (so a stop reaches the Erlang VM), which
+ * also means it would outlive a test process that ends without stopping it: the exit hook kills what is left.
+ */
+const liveGroups = new Set<number>();
+/** Instance folders this process made; removed at exit if a test left them behind. */
+const ownedDirs = new Set<string>();
+let exitHookInstalled = false;
+function track(pid: number): void {
+  liveGroups.add(pid);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once("exit", () => {
+    for (const group of liveGroups) {
+      try {
+        process.kill(-group, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    for (const dir of ownedDirs) rmSync(dir, { recursive: true, force: true });
+  });
+}
+
 /** spawn options that run ejabberdctl as the ejabberd user (when we are root), with HOME in the instance folder. */
 function asEjabberd(dir: string): { uid?: number; gid?: number; env: NodeJS.ProcessEnv; cwd: string } {
   const env = { ...process.env, HOME: dir };
@@ -304,7 +342,11 @@ function ejabberdIds(): { uid: number; gid: number } {
 async function giveToEjabberd(dir: string): Promise<void> {
   if (process.getuid?.() !== 0) return;
   const { uid, gid } = ejabberdIds();
-  for (const path of [dir, join(dir, "spool"), join(dir, "logs"), join(dir, "ejabberd.yml"), join(dir, "ejabberdctl.cfg"), join(dir, "inetrc")]) await chown(path, uid, gid);
+  const own = async (path: string): Promise<void> => {
+    await chown(path, uid, gid);
+    if ((await stat(path)).isDirectory()) for (const name of await readdir(path)) await own(join(path, name));
+  };
+  await own(dir);
 }
 
 const q = (s: string) => JSON.stringify(s); // a JSON string is a valid YAML double-quoted scalar

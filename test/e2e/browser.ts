@@ -3,11 +3,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { ManagedProsody } from "annex/testing";
+import { type ManagedServer, type ServerKind, startServer } from "annex/testing";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { AnnexProcess } from "../integration/support.js";
 
-// End-to-end rig: the pages built by scripts/build-web.mjs, served by a real Prosody next to its
+// End-to-end rig: the pages built by scripts/build-web.mjs, served by a real Prosody or ejabberd next to its
 // WebSocket endpoint (same origin, anonymous host for visitors), the components run by `annex run`,
 // and Debian's chromium driven by playwright-core (nothing is downloaded).
 
@@ -16,7 +16,7 @@ export const CHROMIUM = "/usr/bin/chromium";
 export const ANON_HOST = "anon.localhost";
 
 export interface Rig {
-  prosody: ManagedProsody;
+  server: ManagedServer;
   annex: AnnexProcess;
   browser: Browser;
   dir: string;
@@ -26,12 +26,12 @@ export interface Rig {
   pageErrors: string[];
 }
 
-export async function startRig(opts: { components: { type: string; domain: string; options: Record<string, unknown> }[]; users?: { username: string; password: string }[] }): Promise<Rig> {
+export async function startRig(opts: { server?: ServerKind; components: { type: string; domain: string; options: Record<string, unknown> }[]; users?: { username: string; password: string }[] }): Promise<Rig> {
   const dir = await mkdtemp(join(tmpdir(), "annex-e2e-"));
   const web = join(dir, "web");
   await promisify(execFile)(process.execPath, [join(ROOT, "scripts/build-web.mjs"), web]);
   const secrets = Object.fromEntries(opts.components.map((c, i) => [c.domain, `secret-${i}-${Math.random().toString(36).slice(2)}`]));
-  const prosody = await ManagedProsody.start({
+  const server = await startServer(opts.server ?? "prosody", {
     components: opts.components.map((c) => ({ domain: c.domain, secret: secrets[c.domain]! })),
     users: opts.users,
     web: { anonymousHost: ANON_HOST, filesDir: web },
@@ -39,7 +39,7 @@ export async function startRig(opts: { components: { type: string; domain: strin
   let annex: AnnexProcess | undefined;
   try {
     annex = await AnnexProcess.start({
-      server: { host: "127.0.0.1", port: prosody.componentPort },
+      server: { host: "127.0.0.1", port: server.componentPort },
       log: { level: "info" },
       components: opts.components.map((c) => ({ ...c, secret: secrets[c.domain] })),
     });
@@ -47,10 +47,12 @@ export async function startRig(opts: { components: { type: string; domain: strin
       executablePath: CHROMIUM,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
     });
-    return { prosody, annex, browser, dir, base: `http://127.0.0.1:${prosody.httpPort}`, contexts: [], pageErrors: [] };
+    // ejabberd's mod_http_fileserver serves by the Host header, which must be an ejabberd host (410 Gone for 127.0.0.1).
+    const origin = server.kind === "ejabberd" ? server.host : "127.0.0.1";
+    return { server, annex, browser, dir, base: `http://${origin}:${server.httpPort}`, contexts: [], pageErrors: [] };
   } catch (err) {
     await annex?.stop();
-    await prosody.stop();
+    await server.stop();
     throw err;
   }
 }
@@ -73,7 +75,7 @@ export async function stopRig(rig: Rig | undefined): Promise<number | null | und
   for (const c of rig.contexts) await c.close().catch(() => undefined);
   await rig.browser.close().catch(() => undefined);
   const code = await rig.annex.stop();
-  await rig.prosody.stop();
+  await rig.server.stop();
   await rm(rig.dir, { recursive: true, force: true });
   return code;
 }

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, before, test } from "node:test";
 import { xml } from "@xmpp/client";
 import type { Page } from "playwright-core";
-import { TestClient } from "../integration/support.js";
+import { describeEachServer, TestClient } from "../integration/support.js";
 import { openPage, type Rig, screenshotDir, startRig, stopRig } from "./browser.js";
 
-// The feed page in a real browser against the feed component through a real Prosody.
+// The feed page in a real browser against the feed component through a real Prosody, and through a real ejabberd
+// (its WebSocket, ejabberd_http_ws, its anonymous host, and the pages served by mod_http_fileserver).
 
 const FEED = "feed.localhost";
 const NODE = "stock-data";
@@ -22,18 +23,19 @@ interface FeedHandle {
 }
 declare const annexFeed: FeedHandle;
 
-describe("feed page in chromium", () => {
+describeEachServer("feed page in chromium", (kind) => {
   let rig: Rig;
   let reader: TestClient;
   let shots: string;
 
   before(async () => {
     rig = await startRig({
+      server: kind,
       // The book's ticker, 25 items a second, so history and live updates come quickly.
       components: [{ type: "feed", domain: FEED, options: { storage: "memory", sources: [{ type: "ticker", node: NODE, intervalMs: 40, seed: 7 }] } }],
       users: [{ username: "reader", password: "reader-pw" }],
     });
-    reader = await TestClient.connect(rig.prosody, "reader", "reader-pw");
+    reader = await TestClient.connect(rig.server, "reader", "reader-pw");
     shots = await screenshotDir();
     // More than one page of history (the page loads 50 at a time), so paging back has something to load.
     await waitForCount(80);
@@ -43,7 +45,12 @@ describe("feed page in chromium", () => {
     await reader?.stop();
     const code = await stopRig(rig);
     assert.equal(code, 0, `annex should stop cleanly; output:\n${rig?.annex.output}`);
-    assert.deepEqual(rig.pageErrors, [], "no errors in the pages");
+    // ejabberd 23.01 may send a frame after its WebSocket close frame when the page drops its socket (the test
+    // does, on purpose); chromium logs that as a console error (RFC 6455 §5.5.1: nothing after Close). That is
+    // the server's, and the page recovers from it (the test above); every other error counts.
+    const serverCloseQuirk = /WebSocket connection to 'ws:\/\/[^']+\/xmpp-websocket' failed: Data frame received after close$/;
+    const errors = kind === "ejabberd" ? rig.pageErrors.filter((e) => !serverCloseQuirk.test(e)) : rig.pageErrors;
+    assert.deepEqual(errors, [], "no errors in the pages");
   });
 
   /** The feed's own list of items, oldest first, paged backward with RSM from the latest page. */

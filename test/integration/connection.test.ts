@@ -49,15 +49,23 @@ describeEachServer("the component link against a real server", (kind) => {
 
   test("50 echoes of a 200 KB body of mixed 1-4-byte UTF-8 arrive byte-identical", async () => {
     const bodies = Array.from({ length: 50 }, (_, i) => mixedUtf8(200_000, i));
-    for (const [i, body] of bodies.entries()) {
-      await alice.send(xml("message", { to: "echo.localhost", type: "chat", id: `big-${i}` }, xml("body", {}, body)));
+    // Ten at a time (2 MB in flight): ejabberd reads a component's 200 KB stanzas more slowly than Annex writes
+    // them, and a 10 MB burst would pass Annex's outbound limit (server.maxQueueBytes, 4 MiB), which refuses
+    // the sends beyond it by design. What this test checks is the bytes of each echo.
+    for (let start = 0; start < bodies.length; start += 10) {
+      const window = bodies.slice(start, start + 10);
+      for (const [j, body] of window.entries()) {
+        await alice.send(xml("message", { to: "echo.localhost", type: "chat", id: `big-${start + j}` }, xml("body", {}, body)));
+      }
+      for (const [j, body] of window.entries()) {
+        const i = start + j;
+        const echo = await alice.waitFor(byId(`big-${i}`), 20_000, `echo ${i}`);
+        const got = echo.getChildText("body") ?? "";
+        assert.equal(Buffer.byteLength(got), Buffer.byteLength(body), `echo ${i}: length`);
+        assert.ok(got === body, `echo ${i} differs`);
+      }
     }
-    for (const [i, body] of bodies.entries()) {
-      const echo = await alice.waitFor(byId(`big-${i}`), 20_000, `echo ${i}`);
-      const got = echo.getChildText("body") ?? "";
-      assert.equal(Buffer.byteLength(got), Buffer.byteLength(body), `echo ${i}: length`);
-      assert.ok(got === body, `echo ${i} differs`);
-    }
+    assert.doesNotMatch(annex.output, /the server is not reading/);
   });
 
   test("the server killed and restarted 5 times, 2 s apart: each time the link is back within 1 s of the listener accepting, at about one attempt a second", async (t) => {

@@ -117,3 +117,87 @@ modules:
     assert.match(await logWhen(server, /unlisted\.localhost/), /Domain unlisted\.localhost is unconfigured for external component/);
   });
 });
+
+describe("ejabberd 23.01: a component domain that is a host, and domain_balancing", () => {
+  let server: ManagedEjabberd;
+  let port: number;
+  const running: AnnexProcess[] = [];
+
+  before(async () => {
+    port = await freePort();
+    const yaml = `loglevel: info
+hosts:
+  - "localhost"
+  - "local.localhost"
+listen:
+  - port: {{C2S_PORT}}
+    ip: "127.0.0.1"
+    module: ejabberd_c2s
+  - port: ${port}
+    ip: "127.0.0.1"
+    module: ejabberd_service
+    global_routes: false
+    hosts:
+      "local.localhost":
+        password: "s"
+      "bal.localhost":
+        password: "s"
+      "nobal.localhost":
+        password: "s"
+domain_balancing:
+  "bal.localhost":
+    type: source
+    component_number: 2
+  "nobal.localhost":
+    type: source
+access_rules:
+  c2s:
+    allow: all
+modules:
+  mod_disco: {}
+  mod_roster: {}
+`;
+    server = await ManagedEjabberd.start({ configYaml: yaml, ports: { component: port } });
+    await server.register("alice", "pw");
+  });
+
+  after(async () => {
+    for (const p of running) await p.stop();
+    await server?.stop();
+  });
+
+  const run = async (domain: string, waitOnline = true) => {
+    const p = await AnnexProcess.start({ server: { host: "127.0.0.1", port }, components: [{ type: "echo", domain, secret: "s" }] }, { waitOnline });
+    running.push(p);
+    return p;
+  };
+
+  test("a component domain that is also an ejabberd host is refused with conflict (today retried slowly)", async () => {
+    const local = await run("local.localhost", false);
+    await local.waitForOutput(/"condition":"conflict"/, 10_000);
+    assert.match(local.output, /"retryInMs":60000/);
+    assert.doesNotMatch(local.output, /all components online/);
+    assert.equal(local.child.exitCode, null);
+  });
+
+  test("domain_balancing with component_number: two connections on one domain, every message answered once", async () => {
+    await run("bal.localhost");
+    await run("bal.localhost");
+    const alice = await TestClient.connect(server, "alice", "pw");
+    try {
+      const ids = Array.from({ length: 10 }, (_, i) => `bal-${i}`);
+      for (const id of ids) await alice.send(xml("message", { to: "bal.localhost", type: "chat", id }, xml("body", {}, id)));
+      for (const id of ids) await alice.waitFor(byId(id), 5_000, id);
+      for (const id of ids) assert.equal(alice.all(byId(id)).length, 1);
+    } finally {
+      await alice.stop();
+    }
+  });
+
+  test("domain_balancing without component_number: ejabberd 23.01 crashes the session (badkey component_number) and Annex never gets online", async () => {
+    const nobal = await run("nobal.localhost", false);
+    await nobal.waitForOutput(/"condition":"disconnected"/, 10_000);
+    assert.doesNotMatch(nobal.output, /"msg":"online"/);
+    assert.match(await logWhen(server, /badkey,component_number/), /\{badkey,component_number\}/);
+  });
+});
