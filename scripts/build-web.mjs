@@ -31,6 +31,8 @@ for (const page of PAGES) {
     legalComments: "linked",
     logLevel: "warning",
     absWorkingDir: root,
+    // xmpp.js's browser base64 is btoa, Latin-1 only: SASL needs UTF-8 (web/shared/base64-utf8.ts says why).
+    alias: { "@xmpp/base64": join(root, "web/shared/base64-utf8.ts") },
   });
   await copyFile(join(src, "index.html"), join(dest, "index.html"));
 }

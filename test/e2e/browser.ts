@@ -56,10 +56,12 @@ export async function startRig(opts: { components: { type: string; domain: strin
 }
 
 /** A page in its own browser context (its own storage, like a separate visitor). */
-export async function openPage(rig: Rig, path: string, viewport = { width: 1000, height: 900 }): Promise<Page> {
+export async function openPage(rig: Rig, path: string, viewport = { width: 1000, height: 900 }, initScript?: string): Promise<Page> {
   const context = await rig.browser.newContext({ viewport });
   rig.contexts.push(context);
   const page = await context.newPage();
+  // Runs before the page's own scripts (e.g. to slow its WebSocket down like a slow uplink).
+  if (initScript) await page.addInitScript(initScript);
   page.on("pageerror", (err) => rig.pageErrors.push(`${path}: ${err.message}`));
   page.on("console", (msg) => {
     if (msg.type() === "error") rig.pageErrors.push(`${path}: console: ${msg.text()}`);

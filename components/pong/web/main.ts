@@ -1,7 +1,7 @@
 import "./style.css";
 import { type Jid, type XmlElement, xml } from "@xmpp/client";
 import { Controls } from "./controls.js";
-import { COMPACT_NS, DEFAULT_FIELD, type GameEvent, inputStanza, joinStanza, leaderboardIq, leaveStanza, parseGameMessage, parseLeaderboard, spectateStanza, type Start } from "./protocol.js";
+import { COMPACT_NS, DEFAULT_FIELD, type GameEvent, INPUT_ID_PREFIX, inputStanza, joinStanza, leaderboardIq, leaveStanza, parseGameMessage, parseLeaderboard, spectateStanza, type Start } from "./protocol.js";
 import { Renderer } from "./renderer.js";
 import { type Account, errorText, Session, settingsFrom } from "../../../web/shared/session.js";
 import { type Frame, ViewModel } from "./view-model.js";
@@ -16,7 +16,7 @@ const ui = {
   status: $("status"), find: $<HTMLButtonElement>("find"), computer: $<HTMLButtonElement>("computer"), leave: $<HTMLButtonElement>("leave"),
   games: $<HTMLSelectElement>("games"), watch: $<HTMLButtonElement>("watch"), refresh: $<HTMLButtonElement>("refresh"),
   leftName: $("left-name"), rightName: $("right-name"), score: $("score"), canvas: $<HTMLCanvasElement>("field"),
-  leaderboard: $("leaderboard"), login: $<HTMLFormElement>("login"), loginJid: $<HTMLInputElement>("login-jid"), loginPassword: $<HTMLInputElement>("login-password"),
+  leaderboard: $("leaderboard"), help: $("help"), login: $<HTMLFormElement>("login"), loginJid: $<HTMLInputElement>("login-jid"), loginPassword: $<HTMLInputElement>("login-password"),
 };
 
 const params = new URLSearchParams(location.search);
@@ -29,6 +29,8 @@ let pong = params.get("pong") ?? "";
 let mode: Mode = "connecting";
 let room = "";
 let names: [string, string] = ["—", "—"];
+/** The opponent is the computer: nobody else can drop out or come back. */
+let againstComputer = false;
 let message: string | undefined;
 /** The seat's token from <start>: lets a guest back into its game after a reconnection (new address). */
 let seatToken: string | undefined;
@@ -41,6 +43,8 @@ let returns = 0;
 
 function status(text: string, kind: "ok" | "busy" | "error" = "ok"): void {
   ui.status.textContent = text;
+  // The line has a fixed height (style.css) so the page does not jump; the full text is in the tooltip.
+  ui.status.title = text;
   ui.status.className = `status ${kind}`;
 }
 
@@ -55,6 +59,10 @@ function setMode(next: Mode): void {
   ui.games.disabled = !free || ui.games.options.length === 0 || ui.games.value === "";
   ui.watch.disabled = ui.games.disabled;
   document.body.dataset.mode = mode;
+  // Only a player has a (yellow) paddle of its own to steer.
+  ui.help.textContent = mode === "watching"
+    ? "You are watching: both paddles are white. Pick “Find an opponent” or “Play the computer” to play."
+    : "Your paddle is yellow. Mouse or touch: your paddle follows the pointer. Keyboard: ↑/↓ or W/S move it, Page Up/Page Down jump.";
 }
 
 function showNames(): void {
@@ -119,6 +127,9 @@ async function online(jid: Jid, info: { first: boolean; sameAccount: boolean }):
 function stanza(el: XmlElement): void {
   if (el.name !== "message" || (el.attrs.from ?? "").split("/")[0] !== pong) return;
   if (el.attrs.type === "error") {
+    // A paddle move still in flight when the game ended (or when we left) is refused once it arrives:
+    // the game is over for us already, so that refusal is no news (it must not replace "Game over").
+    if ((el.attrs.id ?? "").startsWith(INPUT_ID_PREFIX) && mode !== "playing") return;
     const err = el.getChild("error");
     const condition = err?.getChildElements().find((c) => c.name !== "text")?.name ?? "error";
     status(`The game service refused a request: ${condition}${err?.getChildText("text") ? ` (${err.getChildText("text")})` : ""}`, "error");
@@ -151,7 +162,8 @@ function started(start: Start): void {
   if (rejoin) returns++;
   else view.reset(start.field, start.tickHz, start.snapshotHz, start.side);
   const me = session.xmpp.jid?.bare().toString() ?? "you";
-  const opponent = start.opponent.startsWith("bot@") ? "the computer" : start.opponent;
+  againstComputer = start.opponent.startsWith("bot@");
+  const opponent = againstComputer ? "the computer" : start.opponent;
   names = start.side === 0 ? [`${me} (you)`, opponent] : [opponent, `${me} (you)`];
   seq = Math.max(seq, start.ack + 1);
   message = undefined;
@@ -165,15 +177,17 @@ function onEvent(ev: GameEvent): void {
   const who = (side: 0 | 1) => (mode === "playing" && side === view.side ? "You" : names[side]);
   switch (ev.k) {
     case "point":
+      view.scored(ev.score);
       showScore(ev.score);
       return;
     case "over": {
+      view.scored(ev.score);
       showScore(ev.score);
       const won = mode === "playing" && ev.winner === view.side;
       const lost = mode === "playing" && !won;
       const result = won ? "You win" : lost ? "You lose" : `${names[ev.winner]} wins`;
       message = `${result} ${ev.score[0]} : ${ev.score[1]}`;
-      status(`Game over: ${who(ev.winner) === "You" ? "you win" : `${who(ev.winner)} wins`} ${ev.score[0]}–${ev.score[1]}${ev.reason === "forfeit" ? " by forfeit" : ""}.`, "ok");
+      status(`Game over: ${won ? "you win" : lost ? "you lose" : `${names[ev.winner]} wins`} ${ev.score[0]}–${ev.score[1]}${ev.reason === "forfeit" ? " by forfeit" : ""}.`, "ok");
       setMode("over");
       void refreshLeaderboard();
       void refreshGames();
@@ -185,7 +199,8 @@ function onEvent(ev: GameEvent): void {
       return;
     case "resume":
       message = undefined;
-      status("Both players are back; the game goes on.", "ok");
+      // Against the computer only we can have been away.
+      status(againstComputer && mode === "playing" ? "You are back; the game goes on." : "Both players are back; the game goes on.", "ok");
       return;
     case "timeout":
       setMode("idle");

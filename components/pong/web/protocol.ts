@@ -64,7 +64,13 @@ export const joinStanza = (to: string, options: { opponent?: "bot"; token?: stri
   gameMessage(to, xml("join", { xmlns: COMPACT_NS, ...(options.opponent ? { opponent: options.opponent } : {}), ...(options.token ? { token: options.token } : {}) }));
 export const leaveStanza = (to: string) => gameMessage(to, xml("leave", { xmlns: COMPACT_NS }));
 export const spectateStanza = (to: string, room: string) => gameMessage(to, xml("spectate", { xmlns: COMPACT_NS, r: room }));
-export const inputStanza = (to: string, seq: number, y: number) => gameMessage(to, xml("in", { xmlns: COMPACT_NS, seq: String(seq), y: String(Math.round(y)) }));
+/** Paddle moves carry an id with this prefix, so a refusal of one (RFC 6120 §8.3: the error keeps the id) is told apart. */
+export const INPUT_ID_PREFIX = "in-";
+export const inputStanza = (to: string, seq: number, y: number) => {
+  const msg = gameMessage(to, xml("in", { xmlns: COMPACT_NS, seq: String(seq), y: String(Math.round(y)) }));
+  msg.attrs.id = `${INPUT_ID_PREFIX}${seq}`;
+  return msg;
+};
 export const leaderboardIq = (to: string, max = 10) => xml("iq", { type: "get", to }, xml("leaderboard", { xmlns: BOOK_NS, max: String(max) }));
 
 const nums = (s: string | undefined, n: number): number[] | undefined => {
