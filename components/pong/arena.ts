@@ -8,6 +8,7 @@ import type { PongOptions } from "./options.js";
 import { BOOK_FIELD, clamp, pacedPhysics, type Side } from "./physics.js";
 import { type Protocol, bookPayload, compact, gameMessage, px } from "./protocol.js";
 import type { Clock } from "./scheduler.js";
+import { Nicknames } from "./names.js";
 
 /** A finished game, for the leaderboard and the results feed. */
 export interface GameResult {
@@ -81,6 +82,8 @@ export class Arena {
   inputsAccepted = 0;
   /** Snapshots sent (one per recipient), for operators and the benchmark. */
   snapshotsSent = 0;
+  /** Players' names (XEP-0172 nicks), shown instead of addresses. */
+  readonly nicks = new Nicknames();
   private readonly waiting: Waiting[] = [];
   private readonly seatByJid = new Map<string, { room: Room; side: Side }>();
   private readonly seatByBare = new Map<string, { room: Room; side: Side }>();
@@ -270,7 +273,19 @@ export class Arena {
 
   /** Rooms for disco#items. */
   list(): { id: string; name: string }[] {
-    return [...this.rooms.values()].map((r) => ({ id: r.id, name: `${r.seats[0].bare} vs ${r.seats[1].bare} (${r.game.score.join("–")})` }));
+    return [...this.rooms.values()].map((r) => ({ id: r.id, name: `${this.seatName(r.seats[0])} vs ${this.seatName(r.seats[1])} (${r.game.score.join("–")})` }));
+  }
+
+  /** The lobby: who waits (oldest first) and every running game with its players' names and score. */
+  lobby(): { waiting: string[]; games: { id: string; names: [string, string]; score: [number, number]; spectators: number }[] } {
+    return {
+      waiting: this.waiting.map((w) => this.nicks.nameOf(w.bare)),
+      games: [...this.rooms.values()].map((r) => ({ id: r.id, names: [this.seatName(r.seats[0]), this.seatName(r.seats[1])], score: [r.game.score[0], r.game.score[1]], spectators: r.spectators.size })),
+    };
+  }
+
+  private seatName(seat: Seat): string {
+    return this.nicks.nameOf(seat.bare, seat.bot !== undefined);
   }
 
   private open(left: Waiting, right: Waiting | { bot: Bot; jid: string }): void {
@@ -417,7 +432,7 @@ export class Arena {
 
   private startPayload(room: Room, side: Side): Element {
     const f = room.game.field;
-    return compact("start", { r: room.id, side, opp: room.seats[side === 0 ? 1 : 0].bare, field: `${f.width},${f.height}`,
+    return compact("start", { r: room.id, side, opp: room.seats[side === 0 ? 1 : 0].bare, oppnick: this.seatName(room.seats[side === 0 ? 1 : 0]), field: `${f.width},${f.height}`,
       paddle: `${f.paddleWidth},${f.paddleHeight},${f.paddleMargin}`, ball: f.ballRadius, hz: this.options.tickHz,
       snap: this.options.snapshotHz, to: this.options.pointsToWin, a: room.seats[side].lastSeq, token: room.seats[side].token });
   }
