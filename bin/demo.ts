@@ -39,9 +39,10 @@ function portOption(name: string, flag: string | undefined, env: string | undefi
 const DEMO_COMPONENTS: Record<string, { domain: string; options?: Record<string, unknown>; chat?: string }> = {
   echo: { domain: "echo.localhost", chat: "says back what you write" },
   disco: { domain: "directory.localhost", chat: 'say "help" or "list"' },
-  feed: { domain: "feed.localhost", chat: undefined, options: { storage: `sqlite:${DATA}/feed.sqlite`, sources: [{ type: "ticker", node: "stock-data", intervalMs: 250 }] } },
+  feed: { domain: "feed.localhost", chat: undefined, options: { storage: `sqlite:${DATA}/feed.sqlite`, nodes: { "stock-data": { title: "Stock ticker", unit: "USD" } }, sources: [{ type: "ticker", node: "stock-data", intervalMs: 250 }] } },
   // A lone player gets the computer after 20 s; "Play the computer" asks for it at once.
-  pong: { domain: "pong.localhost", chat: 'say "top" for the leaderboard', options: { leaderboard: `sqlite:${DATA}/pong.sqlite`, bot: { skill: 0.7, afterSeconds: 20 } } },
+  // Guests (the pages' anonymous visitors) play rated games but stay off the leaderboard (components/pong/README.md).
+  pong: { domain: "pong.localhost", chat: 'say "top" for the leaderboard', options: { leaderboard: `sqlite:${DATA}/pong.sqlite`, guestDomains: [ANONYMOUS], bot: { skill: 0.7, afterSeconds: 20 } } },
 };
 
 async function loadable(catalogue: Catalogue): Promise<string[]> {
