@@ -29,6 +29,7 @@ describe("feed page in chromium", () => {
   let rig: Rig;
   let reader: TestClient;
   let shots: string;
+  let readmeShots: string;
 
   before(async () => {
     rig = await startRig({
@@ -37,9 +38,10 @@ describe("feed page in chromium", () => {
       users: [{ username: "reader", password: "reader-pw" }],
     });
     reader = await TestClient.connect(rig.prosody, "reader", "reader-pw");
-    // ANNEX_SCREENSHOTS_DIR keeps the pictures (`make screenshots` writes the README's).
-    shots = process.env.ANNEX_SCREENSHOTS_DIR ?? (await screenshotDir());
-    await mkdir(shots, { recursive: true });
+    shots = await screenshotDir();
+    // ANNEX_SCREENSHOTS_DIR keeps the README's picture (`make screenshots`).
+    readmeShots = process.env.ANNEX_SCREENSHOTS_DIR ?? shots;
+    await mkdir(readmeShots, { recursive: true });
     // More than one page of history (the page loads 50 at a time), so paging back has something to load.
     await waitForCount(80);
   });
@@ -136,7 +138,7 @@ describe("feed page in chromium", () => {
     await page.waitForFunction(() => { const [a, b] = annexFeed.xRange(); return Math.abs(b - a - 60) < 0.001; }, undefined, { timeout: 3000 });
     const [, end] = await page.evaluate(() => annexFeed.xRange());
     await page.waitForFunction((e) => annexFeed.xRange()[1] > e, end, { timeout: 3000 });
-    await page.screenshot({ path: join(shots, "feed-window.png") });
+    await page.screenshot({ path: join(readmeShots, "feed-window.png") });
 
     // Paused: the chart stands still while items keep coming; the status says so; Resume shows them.
     await page.getByRole("button", { name: "Pause" }).click();

@@ -31,7 +31,7 @@ describe("pong page: names, lobby, rematch, sound, leaderboard on a phone", () =
   let shots: string;
 
   before(async () => {
-    rig = await startRig({ components: [{ type: "pong", domain: PONG, options: { pointsToWin: 3, pace: 2, tickHz: 60, snapshotHz: 20 } }] });
+    rig = await startRig({ components: [{ type: "pong", domain: PONG, options: { pointsToWin: 5, pace: 2, tickHz: 60, snapshotHz: 20 } }] });
     shots = process.env.ANNEX_SCREENSHOTS_DIR ?? (await screenshotDir());
     await mkdir(shots, { recursive: true });
   });
@@ -46,9 +46,11 @@ describe("pong page: names, lobby, rematch, sound, leaderboard on a phone", () =
     const a = await openPage(rig, "/pong/");
     const b = await openPage(rig, "/pong/");
     const viewer = await openPage(rig, "/pong/", { width: 390, height: 844 });
-    await Promise.all([connected(a), connected(b), connected(viewer)]);
+    const carol = await openPage(rig, "/pong/");
+    await Promise.all([connected(a), connected(b), connected(viewer), connected(carol)]);
     await setName(a, "Alice");
     await setName(b, "Bob");
+    await setName(carol, "Carol");
 
     await a.getByRole("button", { name: "Find an opponent" }).click();
     await waitMode(a, "queued");
@@ -65,7 +67,11 @@ describe("pong page: names, lobby, rematch, sound, leaderboard on a phone", () =
     const entry = viewer.locator(`#lobby-games li[data-room="${room}"]`);
     await entry.waitFor({ timeout: 5000 });
     assert.match((await entry.locator(".players").textContent())!, /^(Alice vs Bob|Bob vs Alice)$/);
+    // Someone else waits meanwhile: the lobby shows both.
+    await carol.getByRole("button", { name: "Find an opponent" }).click();
+    await viewer.waitForFunction(() => document.getElementById("waiting")!.textContent === "Waiting for an opponent: Carol", undefined, { timeout: 5000 });
     await viewer.screenshot({ path: join(shots, "pong-lobby.png"), fullPage: true });
+    await carol.getByRole("button", { name: "Leave" }).click();
     await entry.getByRole("button", { name: /^Watch / }).click();
     await waitMode(viewer, "watching");
     assert.deepEqual([...(await state(viewer)).names].sort(), ["Alice", "Bob"]);

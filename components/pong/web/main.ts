@@ -129,7 +129,10 @@ async function online(jid: Jid, info: { first: boolean; sameAccount: boolean }):
     await session.send(spectateStanza(pong, room));
     status(`Reconnected; watching ${room} again`, "ok");
   } else {
-    status(`Connected as ${jid.toString()}; pong service: ${pong}`, "ok");
+    // A guest's address is a random string: say who the player is in words (the address is the tooltip).
+    const who = jid.local && jid.domain === settings.anonymousHost ? "a guest" : jid.bare().toString();
+    status(`Connected as ${nick() ?? who}; pong service: ${pong}`, "ok");
+    ui.status.title = `Connected as ${jid.toString()}`;
   }
   await Promise.all([refreshLobby(), refreshLeaderboard()]);
 }
@@ -235,7 +238,7 @@ async function refreshLobby(): Promise<void> {
   }
   showLobby();
 }
-setInterval(() => void (mode !== "playing" && refreshLobby()), 2000);
+setInterval(() => void refreshLobby(), 2000);
 
 function showLobby(): void {
   ui.waiting.textContent = lobby.waiting.length ? `Waiting for an opponent: ${lobby.waiting.join(", ")}` : "Nobody is waiting.";
