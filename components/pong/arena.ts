@@ -40,7 +40,14 @@ interface Seat {
   pendingSeq?: number;
   /** Last opponent paddle y sent to a book client (opponentpaddleupdate only on change). */
   sentOpponentY?: number;
+  /** Asked for a pause that starts at the next serve (PROTOCOL.md §Pause). */
+  pauseRequested?: boolean;
+  /** Pauses this player asked for in this game. */
+  pausesUsed?: number;
 }
+
+/** Pauses a player may ask for in one game: enough for a break, too few to stall an opponent. */
+export const PAUSES_PER_GAME = 2;
 
 interface Waiting {
   jid: string;
@@ -57,6 +64,8 @@ export interface Room {
   readonly spectators: Map<string, Protocol>;
   /** Staggers this room's snapshot ticks against other rooms' (gameloop.md §d1). */
   readonly slot: number;
+  /** A pause a player asked for: whose, and the tick at which the game goes on by itself. */
+  requestedPause?: { side: Side; until: number };
 }
 
 export interface ArenaDeps {
@@ -211,6 +220,55 @@ export class Arena {
     }
   }
 
+  /**
+   * A seated player asks for a pause between points: at once if the ball waits for a serve, else at the
+   * next serve. It lasts until that player resumes, or `pauseSeconds` at most.
+   */
+  requestPause(jid: string): void {
+    const ref = this.seatByJid.get(jid);
+    if (!ref) throw new StanzaError("forbidden", { type: "auth", text: "only a seated player may ask for a pause" });
+    if (this.options.pauseSeconds === 0) throw new StanzaError("not-allowed", { text: "this service takes no pause requests (pauseSeconds is 0)" });
+    const seat = ref.room.seats[ref.side];
+    if ((seat.pausesUsed ?? 0) >= PAUSES_PER_GAME) throw new StanzaError("not-allowed", { text: `a player may ask for ${PAUSES_PER_GAME} pauses a game` });
+    seat.pauseRequested = true;
+    this.startRequestedPause(ref.room);
+  }
+
+  /** The player who asked for the pause goes on (or takes back a request that has not started yet). */
+  resumeRequest(jid: string): void {
+    const ref = this.seatByJid.get(jid);
+    if (!ref) throw new StanzaError("forbidden", { type: "auth", text: "only a seated player may resume a game" });
+    const seat = ref.room.seats[ref.side];
+    if (seat.pauseRequested) {
+      seat.pauseRequested = false;
+      return;
+    }
+    if (ref.room.requestedPause?.side !== ref.side) throw new StanzaError("unexpected-request", { type: "cancel", text: "the game is not paused at your request" });
+    this.endRequestedPause(ref.room);
+  }
+
+  private startRequestedPause(room: Room): void {
+    if (room.requestedPause || room.game.phase !== "serve") return;
+    const side = ([0, 1] as const).find((s) => room.seats[s].pauseRequested);
+    if (side === undefined) return;
+    const seat = room.seats[side];
+    seat.pauseRequested = false;
+    seat.pausesUsed = (seat.pausesUsed ?? 0) + 1;
+    const seconds = this.options.pauseSeconds;
+    room.requestedPause = { side, until: this.tick + Math.round(seconds * this.options.tickHz) };
+    room.game.pause();
+    this.broadcast(room, () => bookPayload("paused", { side, graceseconds: seconds }),
+      () => compact("ev", { k: "pause", side, by: "request", grace: seconds, t: room.game.tick }));
+  }
+
+  private endRequestedPause(room: Room): void {
+    room.requestedPause = undefined;
+    // A player who is away keeps the game paused (the grace rules apply).
+    if (room.game.phase !== "paused" || room.seats.some((s) => s.awaySince !== undefined)) return;
+    room.game.resume();
+    this.broadcast(room, () => bookPayload("resumed"), () => compact("ev", { k: "resume", t: room.game.tick }));
+  }
+
   /** RFC 6121 §4.6: the user's server sends this to everyone it sent directed presence when it goes offline. */
   unavailable(jid: string): void {
     this.unwait(jid);
@@ -242,8 +300,10 @@ export class Arena {
         if (seat.pendingSeq !== undefined) [seat.lastSeq, seat.pendingSeq] = [seat.pendingSeq, undefined];
         if (seat.awaySince !== undefined && this.tick - seat.awaySince >= this.graceTicks) game.forfeit(side);
       }
+      if (room.requestedPause && this.tick >= room.requestedPause.until) this.endRequestedPause(room);
       game.step();
       this.afterStep(room);
+      if (this.rooms.has(room.id)) this.startRequestedPause(room);
       if (this.rooms.has(room.id) && game.phase !== "paused" && (this.tick + room.slot) % this.sendEvery === 0) this.snapshot(room);
     }
     if (this.tick % this.options.tickHz === 0) this.housekeeping();
@@ -314,7 +374,7 @@ export class Arena {
     this.deps.send(gameMessage(this.deps.domain, jid, protocol === "book" ? this.dimensions(room.game, side) : this.startPayload(room, side)));
     if (seat.awaySince === undefined) return;
     seat.awaySince = undefined;
-    if (room.seats.some((s) => s.awaySince !== undefined)) return;
+    if (room.seats.some((s) => s.awaySince !== undefined) || room.requestedPause) return;
     room.game.resume();
     this.broadcast(room, () => bookPayload("resumed"), () => compact("ev", { k: "resume", t: room.game.tick }));
   }

@@ -36,6 +36,8 @@ export const PongOptionsSchema = z
      * put on the leaderboard, which stays a table of accounts.
      */
     guestDomains: z.array(z.string().min(1)).default([]),
+    /** Longest pause a player may ask for between points (PROTOCOL.md §Pause); 0 = no pause requests. */
+    pauseSeconds: z.number().min(0).max(600).default(60),
     /** Fixes room seeds (room n gets seed + n) so games can be replayed in tests; omitted = random seeds. */
     seed: z.number().int().optional(),
   })

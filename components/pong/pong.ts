@@ -134,6 +134,18 @@ export class Pong implements OnStart, OnStop, OnOffline {
     this.arena.spectate(msg.from.toString(), (msg.element.getChild("spectate", COMPACT_NS)!.attrs.r as string | undefined) ?? "", "compact");
   }
 
+  @Message({ child: "pause", xmlns: COMPACT_NS })
+  pauseRequest(msg: IncomingMessage): void {
+    if (!this.admit(msg)) return;
+    this.arena.requestPause(msg.from.toString());
+  }
+
+  @Message({ child: "resume", xmlns: COMPACT_NS })
+  resumeRequest(msg: IncomingMessage): void {
+    if (!this.admit(msg)) return;
+    this.arena.resumeRequest(msg.from.toString());
+  }
+
   @Message({ child: "leave", xmlns: COMPACT_NS })
   leave(msg: IncomingMessage): void {
     if (!this.admit(msg)) return;

@@ -13,6 +13,7 @@ import { openPage, type Rig, screenshotDir, startRig, stopRig } from "./browser.
 const PONG = "pong.localhost";
 
 interface PongHandle {
+  frame(): { ball: { x: number; y: number } } | undefined;
   state(): { mode: string; room: string; side: 0 | 1 | undefined; names: [string, string]; jid: string; lobby: { waiting: string[]; games: { room: string; names: [string, string]; score: [number, number] }[] } };
 }
 declare const annexPong: PongHandle;
@@ -97,6 +98,24 @@ describe("pong page: names, lobby, rematch, sound, leaderboard on a phone", () =
     await a.getByRole("button", { name: "Leave" }).click();
     await waitMode(b, "over");
     t.diagnostic(`screenshots in ${shots}`);
+  });
+
+  test("a player asks for a pause between points and resumes when ready", async () => {
+    const page = await openPage(rig, "/pong/");
+    await connected(page);
+    await page.getByRole("button", { name: "Play the computer" }).click();
+    await waitMode(page, "playing");
+    // The game opens with a serve: the pause starts at once.
+    await page.getByRole("button", { name: "Pause" }).click();
+    await page.waitForFunction(() => /^Paused at your request/.test(document.getElementById("status")!.textContent ?? ""), undefined, { timeout: 5000 });
+    const frozen = await page.evaluate(() => JSON.stringify(annexPong.frame()?.ball));
+    await page.waitForTimeout(600);
+    assert.equal(await page.evaluate(() => JSON.stringify(annexPong.frame()?.ball)), frozen, "nothing moves while paused");
+    await page.getByRole("button", { name: "Resume" }).click();
+    await page.waitForFunction(() => document.getElementById("status")!.textContent === "The pause is over; the game goes on.", undefined, { timeout: 5000 });
+    await page.waitForFunction((f) => JSON.stringify(annexPong.frame()?.ball) !== f, frozen, { timeout: 5000 });
+    assert.equal(await page.getByRole("button", { name: "Pause" }).textContent(), "Pause");
+    await page.getByRole("button", { name: "Leave" }).click();
   });
 
   test("the leaderboard fits a 390 px phone without breaking a word", async () => {

@@ -1,7 +1,7 @@
 import "./style.css";
 import { type Jid, type XmlElement, xml } from "@xmpp/client";
 import { Controls } from "./controls.js";
-import { COMPACT_NS, DEFAULT_FIELD, type GameEvent, INPUT_ID_PREFIX, inputStanza, joinStanza, leaderboardIq, leaveStanza, type Lobby, lobbyIq, nickElement, parseGameMessage, parseLeaderboard, parseLobby, type Snapshot, spectateStanza, type Start } from "./protocol.js";
+import { COMPACT_NS, DEFAULT_FIELD, type GameEvent, INPUT_ID_PREFIX, inputStanza, joinStanza, leaderboardIq, leaveStanza, type Lobby, pauseStanza, resumeStanza, lobbyIq, nickElement, parseGameMessage, parseLeaderboard, parseLobby, type Snapshot, spectateStanza, type Start } from "./protocol.js";
 import { Sounds } from "./sounds.js";
 import { Renderer } from "./renderer.js";
 import { type Account, errorText, Session, settingsFrom } from "../../../web/shared/session.js";
@@ -15,7 +15,7 @@ type Mode = "connecting" | "idle" | "queued" | "playing" | "watching" | "over";
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const ui = {
   status: $("status"), find: $<HTMLButtonElement>("find"), computer: $<HTMLButtonElement>("computer"), leave: $<HTMLButtonElement>("leave"),
-  rematch: $<HTMLButtonElement>("rematch"), sound: $<HTMLButtonElement>("sound"), nick: $<HTMLInputElement>("nick"),
+  rematch: $<HTMLButtonElement>("rematch"), pause: $<HTMLButtonElement>("pause"), sound: $<HTMLButtonElement>("sound"), nick: $<HTMLInputElement>("nick"),
   waiting: $("waiting"), lobbyGames: $("lobby-games"),
   leftName: $("left-name"), rightName: $("right-name"), score: $("score"), canvas: $<HTMLCanvasElement>("field"),
   leaderboard: $("leaderboard"), help: $("help"), login: $<HTMLFormElement>("login"), loginJid: $<HTMLInputElement>("login-jid"), loginPassword: $<HTMLInputElement>("login-password"),
@@ -45,6 +45,10 @@ let returns = 0;
 /** What the last game was against, for "Rematch". */
 let lastOpponent: "computer" | "human" | undefined;
 let lobby: Lobby = { waiting: [], games: [] };
+/** Our pause: asked for (it starts at the next serve), or running; undefined = none. */
+let myPause: "asked" | "paused" | undefined;
+/** The running pause was asked for (not a dropped connection). */
+let pausedByRequest = false;
 const sounds = new Sounds();
 /** The player's name, remembered in this browser (XEP-0172 nick to the component). */
 const NICK_KEY = "annex-pong-nick";
@@ -66,6 +70,9 @@ function setMode(next: Mode): void {
   ui.computer.disabled = !free;
   ui.leave.disabled = !(mode === "queued" || mode === "playing" || mode === "watching");
   ui.rematch.hidden = mode !== "over" || lastOpponent === undefined;
+  if (mode !== "playing") myPause = undefined;
+  ui.pause.hidden = mode !== "playing";
+  ui.pause.textContent = myPause === "paused" ? "Resume" : myPause === "asked" ? "Cancel the pause" : "Pause";
   ui.nick.disabled = mode === "playing" || mode === "queued";
   document.body.dataset.mode = mode;
   showLobby();
@@ -212,13 +219,26 @@ function onEvent(ev: GameEvent): void {
     }
     case "pause":
       message = "Paused";
+      if (ev.by === "request") {
+        pausedByRequest = true;
+        const mine = mode === "playing" && ev.side === view.side;
+        if (mine) myPause = "paused";
+        status(mine ? `Paused at your request: Resume when you are ready (it goes on by itself within ${ev.grace} s).` : `${names[ev.side]} asked for a pause; the game goes on within ${ev.grace} s.`, "busy");
+        setMode(mode);
+        return;
+      }
       status(`${who(ev.side) === "You" ? "You" : who(ev.side)} lost the connection; the game waits up to ${ev.grace} s.`, "busy");
       return;
-    case "resume":
+    case "resume": {
       message = undefined;
+      const requested = pausedByRequest;
+      pausedByRequest = false;
+      myPause = undefined;
+      setMode(mode);
       // Against the computer only we can have been away.
-      status(againstComputer && mode === "playing" ? "You are back; the game goes on." : "Both players are back; the game goes on.", "ok");
+      status(requested ? "The pause is over; the game goes on." : againstComputer && mode === "playing" ? "You are back; the game goes on." : "Both players are back; the game goes on.", "ok");
       return;
+    }
     case "timeout":
       setMode("idle");
       status("Nobody turned up in time. Try again, or play the computer.", "error");
@@ -324,6 +344,20 @@ ui.leave.addEventListener("click", () => {
   }
 });
 ui.rematch.addEventListener("click", () => join(lastOpponent === "computer"));
+ui.pause.addEventListener("click", () => {
+  if (mode !== "playing") return;
+  if (myPause === undefined) {
+    myPause = "asked";
+    status("Pause asked for: the game pauses when this point is over.", "busy");
+    void session.send(pauseStanza(pong));
+  } else {
+    // Resumes our pause, or takes back a request that has not started yet.
+    if (myPause === "asked") status("Pause called off.", "ok");
+    myPause = undefined;
+    void session.send(resumeStanza(pong));
+  }
+  setMode(mode);
+});
 ui.sound.addEventListener("click", () => {
   sounds.toggle();
   showSound();

@@ -52,7 +52,7 @@ export interface Snapshot {
 export type GameEvent =
   | { k: "point"; who: 0 | 1; score: [number, number] }
   | { k: "over"; winner: 0 | 1; reason: string; score: [number, number] }
-  | { k: "pause"; side: 0 | 1; grace: number }
+  | { k: "pause"; side: 0 | 1; grace: number; /** "request": a player asked for it (else a player is away). */ by?: string }
   | { k: "resume" }
   | { k: "timeout" };
 
@@ -71,6 +71,9 @@ export const joinStanza = (to: string, options: { opponent?: "bot"; token?: stri
   gameMessage(to, xml("join", { xmlns: COMPACT_NS, ...(options.opponent ? { opponent: options.opponent } : {}), ...(options.token ? { token: options.token } : {}) }), ...nickElement(options.nick));
 export const lobbyIq = (to: string) => xml("iq", { type: "get", to }, xml("lobby", { xmlns: COMPACT_NS }));
 export const leaveStanza = (to: string) => gameMessage(to, xml("leave", { xmlns: COMPACT_NS }));
+/** Ask for a pause between points (PROTOCOL.md §Pause), and end it (or take the request back). */
+export const pauseStanza = (to: string) => gameMessage(to, xml("pause", { xmlns: COMPACT_NS }));
+export const resumeStanza = (to: string) => gameMessage(to, xml("resume", { xmlns: COMPACT_NS }));
 export const spectateStanza = (to: string, room: string) => gameMessage(to, xml("spectate", { xmlns: COMPACT_NS, r: room }));
 /** Paddle moves carry an id with this prefix, so a refusal of one (RFC 6120 §8.3: the error keeps the id) is told apart. */
 export const INPUT_ID_PREFIX = "in-";
@@ -116,7 +119,7 @@ export function parseGameMessage(msg: XmlElement): Incoming | undefined {
       const sc = (nums(a.sc, 2) ?? [0, 0]) as [number, number];
       if (a.k === "point") return { kind: "event", event: { k: "point", who: side(a.who), score: sc } };
       if (a.k === "over") return { kind: "event", event: { k: "over", winner: side(a.winner), reason: a.reason ?? "score", score: sc } };
-      if (a.k === "pause") return { kind: "event", event: { k: "pause", side: side(a.side), grace: Number(a.grace ?? 0) } };
+      if (a.k === "pause") return { kind: "event", event: { k: "pause", side: side(a.side), grace: Number(a.grace ?? 0), by: a.by } };
       if (a.k === "resume") return { kind: "event", event: { k: "resume" } };
       if (a.k === "timeout") return { kind: "event", event: { k: "timeout" } };
       return undefined;
