@@ -212,7 +212,9 @@ export class Pong implements OnStart, OnStop, OnOffline {
     if (command !== "top") return msg.reply({ body: 'Commands: "top" shows the best players. To play, use a Pong client (xmpp:game:pong).' });
     const top = this.leaderboard.top(10);
     if (top.length === 0) return msg.reply({ body: "No games played yet." });
-    return msg.reply({ body: top.map((s, i) => `${i + 1}. ${s.jid} ${Math.round(s.rating)} (${s.wins}–${s.losses})`).join("\n") });
+    // A name with its address: in a chat client the address is what one can write to.
+    const who = (jid: string) => (this.nickAttr(jid).nick ? `${this.nickAttr(jid).nick} (${jid})` : jid);
+    return msg.reply({ body: top.map((s, i) => `${i + 1}. ${who(s.jid)} ${Math.round(s.rating)} (${s.wins}–${s.losses})`).join("\n") });
   }
 
   // --- discovery: running games as nodes of the component (XEP-0030 §4) ---

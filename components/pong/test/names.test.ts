@@ -74,5 +74,7 @@ describe("pong: names", () => {
     const players = reply!.getChild("leaderboard", BOOK_NS)!.getChildren("player").map((p) => [p.attrs.jid, p.attrs.nick, p.attrs.wins]);
     assert.deepEqual(players, [["alice@localhost", "Alice", "2"], ["bob@localhost", "Bob", "0"]]);
     assert.equal(pong.leaderboard.gamesPlayed, 2, "the guest's game is stored");
+    const [top] = await h.inject(`<message type='chat' id='t' from='${BOB}' to='${DOMAIN}'><body>top</body></message>`);
+    assert.deepEqual(top!.getChildText("body")!.split("\n").map((l) => l.replace(/ \d+ /, " R ")), ["1. Alice (alice@localhost) R (2–0)", "2. Bob (bob@localhost) R (0–1)"]);
   });
 });
