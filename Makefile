@@ -6,12 +6,13 @@ SHELL := /bin/bash
 # second, independent XMPP client.
 APT_PACKAGES := prosody prosody-modules ejabberd python3-slixmpp postgresql chromium
 
-.PHONY: help deps system-deps build test test-unit test-integration test-reliability test-e2e bench demo clean
+.PHONY: help deps system-deps build test test-unit test-integration test-reliability test-e2e bench demo screenshots clean
 
 help:
 	@echo "make demo   start a private Prosody with the bundled components and print where to go"
 	@echo "make test   run every test: unit, integration against real Prosody and ejabberd, reliability, browser end-to-end"
 	@echo "make bench  run the benchmarks and write bench/REPORT.md"
+	@echo "make screenshots  drive the pages in chromium and write the pictures the pages' READMEs show"
 
 deps: system-deps node_modules/.package-lock.json
 
@@ -63,8 +64,17 @@ test-e2e: deps build
 bench: deps build
 	node bench/run.mjs
 
+# Fixed ports for bookmarks: make demo ANNEX_DEMO_HTTP_PORT=5280 (also ANNEX_DEMO_C2S_PORT, ANNEX_DEMO_COMPONENT_PORT).
 demo: deps build
 	node dist/bin/demo.js
+
+# The READMEs' pictures, taken by the browser tests that play and watch (lobby, a game with names, game
+# over with rematch, the feed's time window): nothing is drawn by hand.
+SCREENSHOT_DIR := docs/screenshots
+screenshots: deps build
+	mkdir -p $(SCREENSHOT_DIR)
+	ANNEX_SCREENSHOTS_DIR=$(CURDIR)/$(SCREENSHOT_DIR) node --test --test-reporter=spec dist/test/e2e/pong-lobby.test.js dist/test/e2e/feed.test.js
+	@ls $(SCREENSHOT_DIR)
 
 clean:
 	rm -rf dist .annex

@@ -52,11 +52,16 @@ export function formatList(snapshot: Snapshot, ownDomain: string): string {
       if (e.node === undefined) for (const n of nodesOf(e.jid)) lines.push(`      – ${entityLine(n, ownDomain)}`);
     }
   };
-  group("Hosted by this Annex process", snapshot.entities.filter((e) => e.foundVia.includes(HOSTED)));
+  const hosted = snapshot.entities.filter((e) => e.foundVia.includes(HOSTED));
+  group("Hosted by this Annex process", hosted);
   for (const server of snapshot.servers) {
     const members = snapshot.entities.filter((e) => e.jid === server.domain && e.node === undefined);
-    members.push(...snapshot.entities.filter((e) => e.foundVia.includes(server.domain) && !(e.jid === server.domain && e.node === undefined)));
+    const listed = snapshot.entities.filter((e) => e.foundVia.includes(server.domain) && !(e.jid === server.domain && e.node === undefined));
+    // A hosted component the server lists too is shown once, above; here it is only counted.
+    members.push(...listed.filter((e) => !e.foundVia.includes(HOSTED)));
     group(`Found on ${server.domain}`, members, server.error === undefined ? undefined : `could not list its items: ${server.error}`);
+    const alsoHosted = listed.filter((e) => e.foundVia.includes(HOSTED) && e.node === undefined).length;
+    if (alsoHosted > 0) lines.push(`  (and the ${alsoHosted} hosted above)`);
   }
   lines.push("", 'Ask "info <jid> [node]" or "items <jid> [node]" for details.');
   return lines.join("\n");

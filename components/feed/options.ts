@@ -16,6 +16,8 @@ const Rate = z.strictObject({
 
 export const NodeOptionsSchema = z.strictObject({
   title: z.string().optional(),
+  /** The unit of the items' numeric `value` (e.g. "USD"), for charts: in the meta-data form as urn:annex:feed:unit. */
+  unit: z.string().min(1).max(16).optional(),
   /** JIDs (bare: any resource; full: that resource) allowed to publish and retract over XMPP. */
   publishers: z.array(Jid).default([]),
   /** JIDs allowed owner operations (purge, subscription list). */

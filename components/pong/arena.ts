@@ -8,6 +8,7 @@ import type { PongOptions } from "./options.js";
 import { BOOK_FIELD, clamp, pacedPhysics, type Side } from "./physics.js";
 import { type Protocol, bookPayload, compact, gameMessage, px } from "./protocol.js";
 import type { Clock } from "./scheduler.js";
+import { Nicknames } from "./names.js";
 
 /** A finished game, for the leaderboard and the results feed. */
 export interface GameResult {
@@ -39,7 +40,14 @@ interface Seat {
   pendingSeq?: number;
   /** Last opponent paddle y sent to a book client (opponentpaddleupdate only on change). */
   sentOpponentY?: number;
+  /** Asked for a pause that starts at the next serve (PROTOCOL.md §Pause). */
+  pauseRequested?: boolean;
+  /** Pauses this player asked for in this game. */
+  pausesUsed?: number;
 }
+
+/** Pauses a player may ask for in one game: enough for a break, too few to stall an opponent. */
+export const PAUSES_PER_GAME = 2;
 
 interface Waiting {
   jid: string;
@@ -56,6 +64,8 @@ export interface Room {
   readonly spectators: Map<string, Protocol>;
   /** Staggers this room's snapshot ticks against other rooms' (gameloop.md §d1). */
   readonly slot: number;
+  /** A pause a player asked for: whose, and the tick at which the game goes on by itself. */
+  requestedPause?: { side: Side; until: number };
 }
 
 export interface ArenaDeps {
@@ -83,6 +93,8 @@ export class Arena {
   inputsAccepted = 0;
   /** Snapshots sent (one per recipient), for operators and the benchmark. */
   snapshotsSent = 0;
+  /** Players' names (XEP-0172 nicks), shown instead of addresses. */
+  readonly nicks = new Nicknames();
   private readonly waiting: Waiting[] = [];
   private readonly seatByJid = new Map<string, { room: Room; side: Side }>();
   private readonly seatByBare = new Map<string, { room: Room; side: Side }>();
@@ -210,6 +222,55 @@ export class Arena {
     }
   }
 
+  /**
+   * A seated player asks for a pause between points: at once if the ball waits for a serve, else at the
+   * next serve. It lasts until that player resumes, or `pauseSeconds` at most.
+   */
+  requestPause(jid: string): void {
+    const ref = this.seatByJid.get(jid);
+    if (!ref) throw new StanzaError("forbidden", { type: "auth", text: "only a seated player may ask for a pause" });
+    if (this.options.pauseSeconds === 0) throw new StanzaError("not-allowed", { text: "this service takes no pause requests (pauseSeconds is 0)" });
+    const seat = ref.room.seats[ref.side];
+    if ((seat.pausesUsed ?? 0) >= PAUSES_PER_GAME) throw new StanzaError("not-allowed", { text: `a player may ask for ${PAUSES_PER_GAME} pauses a game` });
+    seat.pauseRequested = true;
+    this.startRequestedPause(ref.room);
+  }
+
+  /** The player who asked for the pause goes on (or takes back a request that has not started yet). */
+  resumeRequest(jid: string): void {
+    const ref = this.seatByJid.get(jid);
+    if (!ref) throw new StanzaError("forbidden", { type: "auth", text: "only a seated player may resume a game" });
+    const seat = ref.room.seats[ref.side];
+    if (seat.pauseRequested) {
+      seat.pauseRequested = false;
+      return;
+    }
+    if (ref.room.requestedPause?.side !== ref.side) throw new StanzaError("unexpected-request", { type: "cancel", text: "the game is not paused at your request" });
+    this.endRequestedPause(ref.room);
+  }
+
+  private startRequestedPause(room: Room): void {
+    if (room.requestedPause || room.game.phase !== "serve") return;
+    const side = ([0, 1] as const).find((s) => room.seats[s].pauseRequested);
+    if (side === undefined) return;
+    const seat = room.seats[side];
+    seat.pauseRequested = false;
+    seat.pausesUsed = (seat.pausesUsed ?? 0) + 1;
+    const seconds = this.options.pauseSeconds;
+    room.requestedPause = { side, until: this.tick + Math.round(seconds * this.options.tickHz) };
+    room.game.pause();
+    this.broadcast(room, () => bookPayload("paused", { side, graceseconds: seconds }),
+      () => compact("ev", { k: "pause", side, by: "request", grace: seconds, t: room.game.tick }));
+  }
+
+  private endRequestedPause(room: Room): void {
+    room.requestedPause = undefined;
+    // A player who is away keeps the game paused (the grace rules apply).
+    if (room.game.phase !== "paused" || room.seats.some((s) => s.awaySince !== undefined)) return;
+    room.game.resume();
+    this.broadcast(room, () => bookPayload("resumed"), () => compact("ev", { k: "resume", t: room.game.tick }));
+  }
+
   /** RFC 6121 §4.6: the user's server sends this to everyone it sent directed presence when it goes offline. */
   unavailable(jid: string): void {
     this.unwait(jid);
@@ -241,8 +302,10 @@ export class Arena {
         if (seat.pendingSeq !== undefined) [seat.lastSeq, seat.pendingSeq] = [seat.pendingSeq, undefined];
         if (seat.awaySince !== undefined && this.tick - seat.awaySince >= this.graceTicks) game.forfeit(side);
       }
+      if (room.requestedPause && this.tick >= room.requestedPause.until) this.endRequestedPause(room);
       game.step();
       this.afterStep(room);
+      if (this.rooms.has(room.id)) this.startRequestedPause(room);
       if (this.rooms.has(room.id) && game.phase !== "paused" && (this.tick + room.slot) % this.sendEvery === 0) this.snapshot(room);
     }
     if (this.tick % this.options.tickHz === 0) this.housekeeping();
@@ -272,7 +335,19 @@ export class Arena {
 
   /** Rooms for disco#items. */
   list(): { id: string; name: string }[] {
-    return [...this.rooms.values()].map((r) => ({ id: r.id, name: `${r.seats[0].bare} vs ${r.seats[1].bare} (${r.game.score.join("–")})` }));
+    return [...this.rooms.values()].map((r) => ({ id: r.id, name: `${this.seatName(r.seats[0])} vs ${this.seatName(r.seats[1])} (${r.game.score.join("–")})` }));
+  }
+
+  /** The lobby: who waits (oldest first) and every running game with its players' names and score. */
+  lobby(): { waiting: string[]; games: { id: string; names: [string, string]; score: [number, number]; spectators: number }[] } {
+    return {
+      waiting: this.waiting.map((w) => this.nicks.nameOf(w.bare)),
+      games: [...this.rooms.values()].map((r) => ({ id: r.id, names: [this.seatName(r.seats[0]), this.seatName(r.seats[1])], score: [r.game.score[0], r.game.score[1]], spectators: r.spectators.size })),
+    };
+  }
+
+  private seatName(seat: Seat): string {
+    return this.nicks.nameOf(seat.bare, seat.bot !== undefined);
   }
 
   private open(left: Waiting, right: Waiting | { bot: Bot; jid: string }): void {
@@ -301,7 +376,7 @@ export class Arena {
     this.deps.send(gameMessage(this.deps.domain, jid, protocol === "book" ? this.dimensions(room.game, side) : this.startPayload(room, side)));
     if (seat.awaySince === undefined) return;
     seat.awaySince = undefined;
-    if (room.seats.some((s) => s.awaySince !== undefined)) return;
+    if (room.seats.some((s) => s.awaySince !== undefined) || room.requestedPause) return;
     room.game.resume();
     this.broadcast(room, () => bookPayload("resumed"), () => compact("ev", { k: "resume", t: room.game.tick }));
   }
@@ -419,7 +494,7 @@ export class Arena {
 
   private startPayload(room: Room, side: Side): Element {
     const f = room.game.field;
-    return compact("start", { r: room.id, side, opp: room.seats[side === 0 ? 1 : 0].bare, field: `${f.width},${f.height}`,
+    return compact("start", { r: room.id, side, opp: room.seats[side === 0 ? 1 : 0].bare, oppnick: this.seatName(room.seats[side === 0 ? 1 : 0]), field: `${f.width},${f.height}`,
       paddle: `${f.paddleWidth},${f.paddleHeight},${f.paddleMargin}`, ball: f.ballRadius, hz: this.options.tickHz,
       snap: this.options.snapshotHz, to: this.options.pointsToWin, a: room.seats[side].lastSeq, token: room.seats[side].token });
   }

@@ -25,7 +25,8 @@ export function eloUpdate(winner: number, loser: number): [number, number] {
 export class Leaderboard {
   private readonly db: Database.Database;
 
-  constructor(location: string | undefined) {
+  /** `isGuest`: players who are never put on the table (options.guestDomains). */
+  constructor(location: string | undefined, private readonly isGuest: (jid: string) => boolean = () => false) {
     const path = location === undefined ? ":memory:" : location.replace(/^sqlite:/, "");
     this.db = new Database(path);
     if (path !== ":memory:") this.db.pragma("journal_mode = WAL");
@@ -48,8 +49,8 @@ export class Leaderboard {
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(r.room, r.seed, r.winner, r.loser, r.winnerScore, r.loserScore, r.reason, r.durationMs,
         r.finishedAt.toISOString(), r.replay ? JSON.stringify(r.replay) : null);
       const [w, l] = eloUpdate(get.get(r.winner)?.rating ?? ELO_START, get.get(r.loser)?.rating ?? ELO_START);
-      upsert.run({ jid: r.winner, rating: w, win: 1 });
-      upsert.run({ jid: r.loser, rating: l, win: 0 });
+      if (!this.isGuest(r.winner)) upsert.run({ jid: r.winner, rating: w, win: 1 });
+      if (!this.isGuest(r.loser)) upsert.run({ jid: r.loser, rating: l, win: 0 });
     })();
   }
 

@@ -30,6 +30,14 @@ export const PongOptionsSchema = z
     pace: z.number().min(0.1).max(10).default(1),
     /** Log the loop's lateness/step percentiles, rooms and drop counters every this many seconds; 0 = never. */
     statsSeconds: z.number().min(0).default(60),
+    /**
+     * Guests' domains (e.g. the server's anonymous host): a guest gets a new address on every visit, so its
+     * games are stored and rate its opponent (the guest counts as a newcomer, 1500), but the guest is not
+     * put on the leaderboard, which stays a table of accounts.
+     */
+    guestDomains: z.array(z.string().min(1)).default([]),
+    /** Longest pause a player may ask for between points (PROTOCOL.md §Pause); 0 = no pause requests. */
+    pauseSeconds: z.number().min(0).max(600).default(60),
     /** Fixes room seeds (room n gets seed + n) so games can be replayed in tests; omitted = random seeds. */
     seed: z.number().int().optional(),
   })

@@ -6,6 +6,7 @@ import { Leaderboard } from "./leaderboard.js";
 import { type PongOptions, PongOptionsSchema } from "./options.js";
 import { BOOK_NS, bookAction, bookPaddleY, COMPACT_NS, type Protocol } from "./protocol.js";
 import { publishResult } from "./results-feed.js";
+import { nickOf } from "./names.js";
 import { sharedScheduler, takeSummary } from "./scheduler.js";
 
 /** The game handlers' guard: a stanza too large is refused with policy-violation, one over budget is dropped. */
@@ -49,7 +50,8 @@ export class Pong implements OnStart, OnStop, OnOffline {
       snapshots: metrics.gauge("pong_snapshots_sent", "Snapshots sent since start"),
       drops: metrics.gauge("pong_inputs_dropped", "Inputs dropped since start, by reason", ["reason"]),
     };
-    this.leaderboard = new Leaderboard(config.options.leaderboard);
+    const guests = new Set(config.options.guestDomains);
+    this.leaderboard = new Leaderboard(config.options.leaderboard, (jid) => guests.has(jid.slice(jid.indexOf("@") + 1)));
     this.arena = new Arena({
       domain: config.domain,
       options: config.options,
@@ -123,6 +125,7 @@ export class Pong implements OnStart, OnStop, OnOffline {
     const opponent = el.attrs.opponent as string | undefined;
     if (opponent !== undefined && opponent !== "bot") throw new StanzaError("bad-request", { type: "modify", text: `opponent must be "bot" or absent, not ${JSON.stringify(opponent)}` });
     const token = el.attrs.token as string | undefined;
+    this.rememberNick(msg.element, bare);
     this.arena.checkIn(full, bare, "compact", { opponent: opponent === "bot" ? "bot" : undefined, token });
   }
 
@@ -137,6 +140,18 @@ export class Pong implements OnStart, OnStop, OnOffline {
   @Guard(admitGameStanza)
   spectate(msg: IncomingMessage): void {
     this.arena.spectate(msg.from.toString(), (msg.element.getChild("spectate", COMPACT_NS)!.attrs.r as string | undefined) ?? "", "compact");
+  }
+
+  @Message({ child: "pause", xmlns: COMPACT_NS })
+  pauseRequest(msg: IncomingMessage): void {
+    if (!this.admit(msg)) return;
+    this.arena.requestPause(msg.from.toString());
+  }
+
+  @Message({ child: "resume", xmlns: COMPACT_NS })
+  resumeRequest(msg: IncomingMessage): void {
+    if (!this.admit(msg)) return;
+    this.arena.resumeRequest(msg.from.toString());
   }
 
   @Message({ child: "leave", xmlns: COMPACT_NS })
@@ -154,6 +169,12 @@ export class Pong implements OnStart, OnStop, OnOffline {
 
   @Presence({ type: "available" })
   back(presence: IncomingPresence): void {
+    // A bad nick in a presence is ignored: presence gets no error reply here (RFC 6121 §4.6 directed presence).
+    try {
+      this.rememberNick(presence.element, presence.from.bare().toString());
+    } catch {
+      // keep the name it had
+    }
     this.arena.available(presence.from.toString(), presence.from.bare().toString());
   }
 
@@ -168,7 +189,28 @@ export class Pong implements OnStart, OnStop, OnOffline {
       throw new StanzaError("bad-request", { type: "modify", text: `max must be an integer from 1 to 100, got ${JSON.stringify(raw)}` });
     }
     return xml("leaderboard", { xmlns: BOOK_NS }, ...this.leaderboard.top(max).map((s, i) =>
-      xml("player", { rank: String(i + 1), jid: s.jid, rating: String(Math.round(s.rating)), wins: String(s.wins), losses: String(s.losses) })));
+      xml("player", { rank: String(i + 1), jid: s.jid, rating: String(Math.round(s.rating)), wins: String(s.wins), losses: String(s.losses), ...this.nickAttr(s.jid) })));
+  }
+
+  /** `<lobby xmlns='urn:annex:pong:1'/>` → who waits and the running games with names and scores (PROTOCOL.md §Lobby). */
+  @Iq({ type: "get", child: "lobby", xmlns: COMPACT_NS })
+  lobbyQuery(): Element {
+    const { waiting, games } = this.arena.lobby();
+    return xml("lobby", { xmlns: COMPACT_NS },
+      ...waiting.map((name) => xml("waiting", { name })),
+      ...games.map((g) => xml("game", { r: g.id, left: g.names[0], right: g.names[1], sc: g.score.join(","), watchers: String(g.spectators) })));
+  }
+
+  /** XEP-0172 §4.3/§4.2: a nick in a check-in or presence names the player from then on. */
+  private rememberNick(stanza: Element, bare: string): void {
+    const nick = nickOf(stanza);
+    if (nick !== undefined) this.arena.nicks.set(bare, nick);
+  }
+
+  /** The leaderboard's optional `nick` (the computer is named too). */
+  private nickAttr(jid: string): { nick?: string } {
+    const name = this.arena.nicks.nameOf(jid, jid === `bot@${this.config.domain}`);
+    return name === jid ? {} : { nick: name };
   }
 
   /** Chat commands: `top` lists the leaderboard; anything else gets the list of commands. */
@@ -178,7 +220,9 @@ export class Pong implements OnStart, OnStop, OnOffline {
     if (command !== "top") return msg.reply({ body: 'Commands: "top" shows the best players. To play, use a Pong client (xmpp:game:pong).' });
     const top = this.leaderboard.top(10);
     if (top.length === 0) return msg.reply({ body: "No games played yet." });
-    return msg.reply({ body: top.map((s, i) => `${i + 1}. ${s.jid} ${Math.round(s.rating)} (${s.wins}–${s.losses})`).join("\n") });
+    // A name with its address: in a chat client the address is what one can write to.
+    const who = (jid: string) => (this.nickAttr(jid).nick ? `${this.nickAttr(jid).nick} (${jid})` : jid);
+    return msg.reply({ body: top.map((s, i) => `${i + 1}. ${who(s.jid)} ${Math.round(s.rating)} (${s.wins}–${s.losses})`).join("\n") });
   }
 
   // --- discovery: running games as nodes of the component (XEP-0030 §4) ---

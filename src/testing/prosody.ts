@@ -160,17 +160,28 @@ function lua(value: string): string {
   return JSON.stringify(value); // a JSON string literal is a valid Lua string literal for our inputs
 }
 
-function renderWeb(o: ProsodyOptions & { host: string }): { global: string; hosts: string } {
-  if (!o.web) return { global: "", hosts: "" };
+/** Every server loads these; the web setup adds its own (one modules_enabled line: Prosody warns about a second). */
+const BASE_MODULES = ["roster", "saslauth", "disco", "ping", "version", "time"];
+
+/**
+ * What mainstream chat clients (Converse.js, Conversations, profanity…) expect of a server and fail
+ * without: XEP-0191 blocking (Converse waits for it before opening a chat with anyone off the roster),
+ * XEP-0280 carbons, XEP-0163 PEP (avatars, bookmarks), XEP-0049/0048 private storage and bookmarks,
+ * vcard-temp (XEP-0054) and XEP-0313 archives.
+ */
+const CHAT_CLIENT_MODULES = ["blocklist", "carbons", "pep", "private", "bookmarks", "vcard_legacy", "mam"];
+
+function renderWeb(o: ProsodyOptions & { host: string }): { modules: string[]; global: string; hosts: string } {
+  if (!o.web) return { modules: [], global: "", hosts: "" };
   const files = o.web.filesDir !== undefined;
+  const modules = [...CHAT_CLIENT_MODULES, "websocket", "http", ...(files ? ["http_files"] : [])];
   const global = `-- Browser clients: WebSocket (RFC 7395) on the HTTP port, plain ws:// on loopback only.
-modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "version"; "time"; "websocket"; "http"${files ? '; "http_files"' : ""} }
 http_default_host = ${lua(o.host)}
 http_paths = { websocket = "/xmpp-websocket"${files ? '; files = "/"' : ""} }
 consider_websocket_secure = true
 ${files ? `http_files_dir = ${lua(o.web.filesDir as string)}\nhttp_index_files = { "index.html" }` : ""}`;
   const hosts = o.web.anonymousHost ? `VirtualHost ${lua(o.web.anonymousHost)}\n  authentication = "anonymous"\n` : "";
-  return { global, hosts };
+  return { modules, global, hosts };
 }
 
 function renderConfig(o: ProsodyOptions & { dir: string; host: string; c2s: number; component: number; http: number }): string {
@@ -184,7 +195,7 @@ pidfile = ${lua(join(o.dir, "prosody.pid"))}
 data_path = ${lua(join(o.dir, "data"))}
 certificates = ${lua(join(o.dir, "certs"))}
 ${root ? 'run_as_root = true\nmodules_disabled = { "posix"; "s2s" }' : 'modules_disabled = { "s2s" }'}
-modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "version"; "time" }
+modules_enabled = { ${[...BASE_MODULES, ...web.modules].map(lua).join("; ")} }
 log = { { levels = { min = ${lua(o.logLevel ?? "info")} }, to = "file", filename = ${lua(join(o.dir, "prosody.log"))} } }
 interfaces = { "127.0.0.1" }
 c2s_ports = { ${o.c2s} }

@@ -58,13 +58,17 @@ export async function startRig(opts: { server?: ServerKind; components: { type: 
 }
 
 /** A page in its own browser context (its own storage, like a separate visitor). */
-export async function openPage(rig: Rig, path: string, viewport = { width: 1000, height: 900 }): Promise<Page> {
+export async function openPage(rig: Rig, path: string, viewport = { width: 1000, height: 900 }, initScript?: string): Promise<Page> {
   const context = await rig.browser.newContext({ viewport });
   rig.contexts.push(context);
   const page = await context.newPage();
+  // Runs before the page's own scripts (e.g. to slow its WebSocket down like a slow uplink).
+  if (initScript) await page.addInitScript(initScript);
   page.on("pageerror", (err) => rig.pageErrors.push(`${path}: ${err.message}`));
   page.on("console", (msg) => {
-    if (msg.type() === "error") rig.pageErrors.push(`${path}: console: ${msg.text()}`);
+    // dropConnection() closes the socket while the server is still sending snapshots; frames already on
+    // the wire arrive after our close frame, and Chromium reports that. It is the simulated drop, not a fault.
+    if (msg.type() === "error" && !/WebSocket connection to .* failed: Data frame received after close/.test(msg.text())) rig.pageErrors.push(`${path}: console: ${msg.text()}`);
   });
   await page.goto(`${rig.base}${path}`);
   return page;

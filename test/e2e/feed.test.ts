@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { xml } from "@xmpp/client";
@@ -18,6 +19,8 @@ interface FeedHandle {
   ids(): string[];
   values(): number[];
   charted(): number;
+  xRange(): [number, number];
+  yLabel(): string;
   state(): { service: string; node: string; jid: string; gaps: number; noOlder: boolean };
   dropConnection(): void;
 }
@@ -27,16 +30,20 @@ describeEachServer("feed page in chromium", (kind) => {
   let rig: Rig;
   let reader: TestClient;
   let shots: string;
+  let readmeShots: string;
 
   before(async () => {
     rig = await startRig({
       server: kind,
       // The book's ticker, 25 items a second, so history and live updates come quickly.
-      components: [{ type: "feed", domain: FEED, options: { storage: "memory", sources: [{ type: "ticker", node: NODE, intervalMs: 40, seed: 7 }] } }],
+      components: [{ type: "feed", domain: FEED, options: { storage: "memory", nodes: { [NODE]: { title: "Stock ticker", unit: "USD" } }, sources: [{ type: "ticker", node: NODE, intervalMs: 40, seed: 7 }] } }],
       users: [{ username: "reader", password: "reader-pw" }],
     });
     reader = await TestClient.connect(rig.server, "reader", "reader-pw");
     shots = await screenshotDir();
+    // ANNEX_SCREENSHOTS_DIR keeps the README's picture (`make screenshots`).
+    readmeShots = process.env.ANNEX_SCREENSHOTS_DIR ?? shots;
+    await mkdir(readmeShots, { recursive: true });
     // More than one page of history (the page loads 50 at a time), so paging back has something to load.
     await waitForCount(80);
   });
@@ -124,6 +131,41 @@ describeEachServer("feed page in chromium", (kind) => {
     t.diagnostic(`page held ${before.count} items before the drop, ${rejoined} right after the catch-up, ${ids.length} at the end; screenshots in ${shots}`);
     assert.equal((await page.evaluate(() => annexFeed.state())).gaps, 0);
     await page.screenshot({ path: join(shots, "feed-after-reconnect.png") });
+  });
+
+  test("the chart scrolls a chosen time window with the unit on its axis, pauses and resumes; ids are readable; the status tells live from older", async () => {
+    const page = await openPage(rig, "/feed/");
+    await page.waitForFunction(() => document.getElementById("status")?.textContent?.startsWith("Live:"), undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => annexFeed.yLabel() === "value (USD)", undefined, { timeout: 5000 });
+    // uPlot draws the axis label on its canvas; the legend below the chart names the series the same way.
+    assert.match((await page.locator("#chart .u-legend").textContent())!, /value \(USD\)/, "the series is labelled with the unit");
+
+    // A one-minute window ends at the newest item and moves with it.
+    await page.locator("#window").selectOption("60");
+    await page.waitForFunction(() => { const [a, b] = annexFeed.xRange(); return Math.abs(b - a - 60) < 0.001; }, undefined, { timeout: 3000 });
+    const [, end] = await page.evaluate(() => annexFeed.xRange());
+    await page.waitForFunction((e) => annexFeed.xRange()[1] > e, end, { timeout: 3000 });
+    await page.screenshot({ path: join(readmeShots, "feed-window.png") });
+
+    // Paused: the chart stands still while items keep coming; the status says so; Resume shows them.
+    await page.getByRole("button", { name: "Pause" }).click();
+    const frozen = await page.evaluate(() => annexFeed.charted());
+    await page.waitForFunction(() => /^Paused: .*; [1-9]\d* new items? since/.test(document.getElementById("status")!.textContent ?? ""), undefined, { timeout: 3000 });
+    assert.equal(await page.evaluate(() => annexFeed.charted()), frozen, "nothing moves while paused");
+    await page.getByRole("button", { name: "Resume" }).click();
+    await page.waitForFunction((n) => annexFeed.charted() > n, frozen, { timeout: 3000 });
+    assert.match((await page.locator("#status").textContent())!, /^Live: /);
+
+    // Ids without the feed's zero padding (the full id is the cell's tooltip).
+    const id = (await page.locator("#items tr td:nth-child(3)").first().textContent())!;
+    assert.match(id, /^#[1-9]\d*$/);
+    assert.match((await page.locator("#items tr td:nth-child(3)").first().getAttribute("title"))!, /^\d+$/);
+
+    // Older items: the window widens to everything loaded, and the status says what is older and what live.
+    await page.getByRole("button", { name: "Load older items" }).click();
+    await page.waitForFunction(() => /older items? loaded/.test(document.getElementById("status")!.textContent ?? ""), undefined, { timeout: 5000 });
+    assert.equal(await page.locator("#window").inputValue(), "all");
+    assert.match((await page.locator("#status").textContent())!, /Live: stock-data on feed\.localhost · \d+ older items? loaded/);
   });
 
   test("fits a narrow window", async () => {

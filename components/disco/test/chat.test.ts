@@ -30,6 +30,14 @@ describe("directory chat", () => {
     assert.ok(text.includes("  • silent.localhost — UNREACHABLE: timeout: no reply from silent.localhost within 50 ms"), text);
   });
 
+  test("list shows a hosted component once, though the server lists it too", async (t) => {
+    const text = await say(rig(t), "list");
+    for (const jid of ["directory.localhost", "sibling.localhost"]) {
+      assert.equal(text.split("\n").filter((l) => l.startsWith(`  • ${jid} `)).length, 1, `${jid} once:\n${text}`);
+    }
+    assert.ok(text.includes("\n  (and the 1 hosted above)"), text);
+  });
+
   test("info asks the entity now and names the XEPs of its features", async (t) => {
     const r = rig(t);
     const text = await say(r, "info pubsub.localhost");

@@ -59,6 +59,17 @@ describe("feed: discovery", () => {
     assert.equal(unknown.getChild("error")?.getChild("item-not-found", "urn:ietf:params:xml:ns:xmpp-stanzas")?.name, "item-not-found");
   });
 
+  test("a node's unit is in its meta-data form (urn:annex:feed:unit), and only when configured", async () => {
+    const h = await feedHarness({ nodes: { prices: { unit: "USD" }, plain: {} } });
+    const unitOf = async (node: string) => {
+      const info = await ask(h, `<iq type='get' id='u-${node}'><query xmlns='http://jabber.org/protocol/disco#info' node='${node}'/></iq>`);
+      const form = info.getChild("query")!.getChild("x", "jabber:x:data")!;
+      return form.getChildren("field").find((f) => f.attrs.var === "urn:annex:feed:unit")?.getChildren("value").map((v) => v.getText());
+    };
+    assert.deepEqual(await unitOf("prices"), ["USD"]);
+    assert.equal(await unitOf("plain"), undefined);
+  });
+
   test("disco#items on a node lists its item ids", async () => {
     const h = await feedHarness();
     const id = await publish(h, "news", "<entry xmlns='urn:example'/>");

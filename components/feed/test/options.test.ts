@@ -12,6 +12,7 @@ describe("feed: options", () => {
     );
     assert.throws(() => createHarness(Feed, { options: { nodes: { n: { publishers: ["not a jid@@"] } } } }), /expected a JID/);
     assert.throws(() => createHarness(Feed, { options: { nodes: { n: { maxItems: 0 } } } }), /maxItems/);
+    assert.throws(() => createHarness(Feed, { options: { nodes: { n: { unit: "a unit name that is far too long" } } } }), /unit/);
   });
 
   test("an unknown storage scheme is a clear error; passwords never reach the logs", async () => {

@@ -1,7 +1,7 @@
 import "./style.css";
 import { type Jid, type XmlElement, xml } from "@xmpp/client";
 import { Chart } from "./chart.js";
-import { FEATURE_RSM, type Item, itemsIq, parseEvent, parsePage, subscribeIq, unsubscribeIq } from "./pubsub.js";
+import { FEATURE_RSM, type Item, itemsIq, nodeInfoIq, parseEvent, parsePage, parseUnit, readableId, subscribeIq, unsubscribeIq } from "./pubsub.js";
 import { Series } from "./series.js";
 import { errorText, Session, settingsFrom } from "../../../web/shared/session.js";
 
@@ -14,12 +14,24 @@ import { errorText, Session, settingsFrom } from "../../../web/shared/session.js
 const PAGE = 50;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const ui = { status: $("status"), node: $<HTMLSelectElement>("node"), older: $<HTMLButtonElement>("older"), chart: $("chart"), latest: $("latest"), summary: $("summary"), items: $("items") };
+const ui = {
+  status: $("status"), node: $<HTMLSelectElement>("node"), older: $<HTMLButtonElement>("older"), chart: $("chart"), latest: $("latest"), summary: $("summary"), items: $("items"),
+  window: $<HTMLSelectElement>("window"), pause: $<HTMLButtonElement>("pause"),
+};
 
 const params = new URLSearchParams(location.search);
 const settings = settingsFrom(location, params);
 const series = new Series();
-const chart = new Chart(ui.chart, "value");
+const chart = new Chart(ui.chart);
+/** The chart's time window in seconds ("all": everything loaded); chosen on the page, remembered here. */
+const WINDOW_KEY = "annex-feed-window";
+ui.window.value = params.get("window") ?? localStorage.getItem(WINDOW_KEY) ?? "300";
+if (!ui.window.value) ui.window.value = "300";
+/** While paused the chart and table stand still; items still arrive and are counted. */
+let paused = false;
+let arrivedWhilePaused = 0;
+/** Older items loaded by "Load older items" (the status tells them apart from live ones). */
+let olderLoaded = 0;
 
 let service = params.get("feed") ?? "";
 let node = params.get("node") ?? "";
@@ -59,7 +71,23 @@ async function online(jid: Jid, first: boolean): Promise<void> {
   await subscribe(jid.toString());
   if (resuming) await catchUp();
   else await loadLatest();
-  status(`${resuming ? "Reconnected; caught up on" : "Live:"} ${node} on ${service}${gaps ? ` (${gaps} gap${gaps > 1 ? "s" : ""}: items expired while away)` : ""}`, "ok");
+  if (first) await loadUnit();
+  showStatus(resuming ? "Reconnected; caught up." : undefined);
+}
+
+/** The one line that says where the page stands: live or paused, and what history it holds. */
+function showStatus(note?: string): void {
+  const where = `${node} on ${service}`;
+  const history = olderLoaded ? ` · ${olderLoaded} older item${olderLoaded === 1 ? "" : "s"} loaded${noOlder ? " (back to the start)" : ""}` : "";
+  const gapText = gaps ? ` · ${gaps} gap${gaps > 1 ? "s" : ""}: items expired while away` : "";
+  if (paused) status(`Paused: ${where}; ${arrivedWhilePaused} new item${arrivedWhilePaused === 1 ? "" : "s"} since. Resume to show them.${history}`, "busy");
+  else status(`${note ? `${note} ` : ""}Live: ${where}${history}${gapText}`, "ok");
+}
+
+async function loadUnit(): Promise<void> {
+  const unit = await session.request(nodeInfoIq(service, node)).then(parseUnit, () => undefined);
+  chart.setUnit(unit);
+  redraw();
 }
 
 async function listNodes(): Promise<void> {
@@ -122,8 +150,12 @@ async function older(): Promise<void> {
   status(`Loading items before ${first.id}…`, "busy");
   const page = parsePage(await session.request(itemsIq(service, node, PAGE, { before: first.id })));
   const added = series.prepend(page.items);
+  olderLoaded += added;
   noOlder = page.items.length < PAGE || page.firstIndex === 0;
-  status(`Loaded ${added} older item${added === 1 ? "" : "s"}${noOlder ? "; that is the start of the node" : ""}.`, "ok");
+  // Older items lie outside a "last N minutes" window: show everything, so the click shows something.
+  const windowed = ui.window.value !== "all";
+  if (windowed) ui.window.value = "all";
+  showStatus(`Loaded ${added} older item${added === 1 ? "" : "s"}${windowed ? " (showing everything loaded)" : ""}.`);
   redraw();
 }
 
@@ -134,11 +166,13 @@ async function switchNode(next: string): Promise<void> {
   node = next;
   series.clear();
   noOlder = false;
+  olderLoaded = 0;
   held = [];
   redraw();
   await subscribe(session.jid);
   await loadLatest();
-  status(`Live: ${node} on ${service}`, "ok");
+  await loadUnit();
+  showStatus();
 }
 
 function stanza(el: XmlElement): void {
@@ -146,18 +180,34 @@ function stanza(el: XmlElement): void {
   const items = parseEvent(el, node);
   if (!items) return;
   if (held) held.push(...items);
-  else if (series.append(items) > 0) redraw();
+  else {
+    const added = series.append(items);
+    if (added > 0 && paused) {
+      arrivedWhilePaused += added;
+      showStatus();
+    } else if (added > 0) redraw();
+  }
+}
+
+/** The chart's x range: the window ending at the newest item (the feed's clock, not this browser's). */
+function windowRange(): [number, number] | undefined {
+  const seconds = Number(ui.window.value);
+  const last = series.last;
+  if (!Number.isFinite(seconds) || !last) return undefined;
+  return [last.time - seconds, last.time];
 }
 
 function redraw(): void {
+  if (paused) return;
   const columns = series.columns();
-  chart.show(columns);
+  chart.show(columns, windowRange());
   const last = series.last;
   ui.latest.textContent = last ? `${node}: ${last.text}` : "No items yet.";
   ui.summary.textContent = series.items.length ? `${series.items.length} items since ${new Date(series.first!.time * 1000).toLocaleTimeString()}` : "";
   ui.items.replaceChildren(...series.items.slice(-10).reverse().map((i) => {
     const tr = document.createElement("tr");
-    for (const v of [new Date(i.time * 1000).toLocaleTimeString(), i.text, i.id]) tr.insertCell().textContent = v;
+    for (const v of [new Date(i.time * 1000).toLocaleTimeString(), i.text, readableId(i.id)]) tr.insertCell().textContent = v;
+    tr.cells[2]!.title = i.id;
     return tr;
   }));
   ui.older.disabled = noOlder || !series.first;
@@ -165,6 +215,18 @@ function redraw(): void {
 }
 
 ui.older.addEventListener("click", () => serially(older));
+ui.window.addEventListener("change", () => {
+  localStorage.setItem(WINDOW_KEY, ui.window.value);
+  redraw();
+});
+ui.pause.addEventListener("click", () => {
+  paused = !paused;
+  arrivedWhilePaused = 0;
+  ui.pause.textContent = paused ? "Resume" : "Pause";
+  ui.pause.setAttribute("aria-pressed", String(paused));
+  redraw();
+  showStatus();
+});
 ui.node.addEventListener("change", () => serially(() => switchNode(ui.node.value)));
 
 // A console/test handle: the ids and values the page holds (in order), the chart's size, and a way to
@@ -173,6 +235,8 @@ ui.node.addEventListener("change", () => serially(() => switchNode(ui.node.value
   ids: () => series.items.map((i) => i.id),
   values: () => series.items.map((i) => i.value),
   charted: () => chart.length,
+  xRange: () => chart.xRange,
+  yLabel: () => chart.yLabel,
   state: () => ({ service, node, jid: session.jid, gaps, noOlder }),
   dropConnection: () => session.dropConnection(),
 };

@@ -82,3 +82,20 @@ function parseItem(item: XmlElement): Item {
   }
   return { id, time: now, value: NaN, text: payload ? payload.toString().slice(0, 120) : "(no payload)" };
 }
+
+/** XEP-0030 disco#info of a node: its meta-data form (XEP-0060 §5.4) carries the feed's unit field. */
+export const nodeInfoIq = (service: string, node: string) =>
+  xml("iq", { type: "get", to: service }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info", node }));
+export const UNIT_FIELD = "urn:annex:feed:unit";
+
+/** The unit of a node's values from its disco#info answer, when the feed says one. */
+export function parseUnit(iq: XmlElement): string | undefined {
+  const form = iq.getChild("query", "http://jabber.org/protocol/disco#info")?.getChild("x", "jabber:x:data");
+  const field = form?.getChildren("field").find((f) => f.attrs.var === UNIT_FIELD);
+  return field?.getChildText("value") ?? undefined;
+}
+
+/** Item ids as people read them: the feed's zero-padded sequence numbers without the padding ("#123"). */
+export function readableId(id: string): string {
+  return /^\d+$/.test(id) ? `#${id.replace(/^0+(?=\d)/, "")}` : id;
+}

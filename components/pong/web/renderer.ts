@@ -52,13 +52,21 @@ export class Renderer {
       }
     }
     if (message) {
+      // In the upper quarter, not the middle: a serve starts from the centre, and the ball must stay in sight.
+      const { top, height: bannerHeight } = bannerRect(field);
       ctx.fillStyle = "rgba(11, 26, 43, 0.8)";
-      ctx.fillRect(0, field.height / 2 - 60, field.width, 120);
+      ctx.fillRect(0, top, field.width, bannerHeight);
       ctx.fillStyle = COLORS.text;
       ctx.font = "bold 44px system-ui, sans-serif";
       ctx.textAlign = "center";
       ctx.textBaseline = "middle";
-      ctx.fillText(message, field.width / 2, field.height / 2, field.width - 40);
+      ctx.fillText(message, field.width / 2, top + bannerHeight / 2, field.width - 40);
     }
   }
+}
+
+/** Where the message banner goes, in field coordinates: clear of the centre, where every serve starts. */
+export function bannerRect(field: Field): { top: number; height: number } {
+  const height = Math.min(100, field.height / 5);
+  return { top: field.height / 4 - height / 2, height };
 }

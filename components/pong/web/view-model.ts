@@ -47,6 +47,12 @@ export class ViewModel {
   private paddleSpeed = BASE_PADDLE_SPEED;
   private pace = 1;
   private serveStartTick: number | undefined;
+  /**
+   * The highest score shown so far (a point event's, or a drawn frame's). The drawn frame is ~100 ms old,
+   * so its snapshot can still carry the score from before a point event that was already shown: within a
+   * game the score only goes forward, never back to the delayed frame's.
+   */
+  private knownScore: [number, number] = [0, 0];
 
   reset(field: Field, tickHz: number, snapshotHz: number, side: 0 | 1 | undefined): void {
     Object.assign(this, { field, tickHz, snapshotHz, side });
@@ -55,6 +61,12 @@ export class ViewModel {
     this.offsets = [];
     this.target = undefined;
     this.serveStartTick = undefined;
+    this.knownScore = [0, 0];
+  }
+
+  /** A point or game-over event's score: shown at once, and never undone by an older frame. */
+  scored(score: [number, number]): void {
+    this.knownScore = [Math.max(this.knownScore[0], score[0]), Math.max(this.knownScore[1], score[1])];
   }
 
   /** Render delay: about 100 ms, and never less than two snapshot intervals (one lost snapshot is bridged). */
@@ -94,7 +106,8 @@ export class ViewModel {
     const serveIn = shown.phase === "serve" && this.serveStartTick !== undefined
       ? Math.max(0, BASE_SERVE_DELAY_S / this.pace - (renderTick - this.serveStartTick) / this.tickHz)
       : undefined;
-    return { ball, paddles, score: [...shown.score], phase: shown.phase, serveIn };
+    this.scored(shown.score);
+    return { ball, paddles, score: [...this.knownScore], phase: shown.phase, serveIn };
   }
 
   private interpolate(renderTick: number): { ball: { x: number; y: number }; paddles: [number, number] } {
