@@ -143,14 +143,14 @@ export class Pong implements OnStart, OnStop, OnOffline {
   }
 
   @Message({ child: "pause", xmlns: COMPACT_NS })
+  @Guard(admitGameStanza)
   pauseRequest(msg: IncomingMessage): void {
-    if (!this.admit(msg)) return;
     this.arena.requestPause(msg.from.toString());
   }
 
   @Message({ child: "resume", xmlns: COMPACT_NS })
+  @Guard(admitGameStanza)
   resumeRequest(msg: IncomingMessage): void {
-    if (!this.admit(msg)) return;
     this.arena.resumeRequest(msg.from.toString());
   }
 
