@@ -172,12 +172,11 @@ modules:
     return p;
   };
 
-  test("a component domain that is also an ejabberd host is refused with conflict (today retried slowly)", async () => {
+  test("a component domain that is also an ejabberd host is refused with conflict, which Annex makes fatal (exit 78)", async () => {
     const local = await run("local.localhost", false);
-    await local.waitForOutput(/"condition":"conflict"/, 10_000);
-    assert.match(local.output, /"retryInMs":60000/);
-    assert.doesNotMatch(local.output, /all components online/);
-    assert.equal(local.child.exitCode, null);
+    assert.equal(await local.exited, 78, local.output);
+    assert.match(local.output, /^annex: conflict: ejabberd already serves local\.localhost as one of its own hosts/m);
+    assert.doesNotMatch(local.output, /retryInMs|all components online/);
   });
 
   test("domain_balancing with component_number: two connections on one domain, every message answered once", async () => {
