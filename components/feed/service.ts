@@ -3,6 +3,8 @@ import { Notifier } from "./notifier.js";
 import { type FeedOptions, type NodeOptions, NodeOptionsSchema } from "./options.js";
 import { errors, NS_PUBSUB_EVENT } from "./pubsub/errors.js";
 import { Mirror } from "./sources/mirror.js";
+import { inOwnersRoster } from "./owner-roster.js";
+import type { FeedSink, PublishRequest } from "./publish.js";
 import { startSources, type RunningSource } from "./sources/index.js";
 import { describeStorage, openStore } from "./store/open.js";
 import { type FeedItem, type FeedStore, generatedId, NodeFullError, type Page, type PageRequest, type Retention, type SubscriptionState, UnknownItemError } from "./store/store.js";
@@ -36,19 +38,14 @@ export type Affiliation = "owner" | "publisher" | "member" | "outcast" | "none";
 
 export type FeedNode = NodeOptions & { name: string };
 
-export interface PublishRequest {
-  id?: string;
-  payload: Element;
-  /** Who publishes: a JID, or the feed's domain for its own sources. */
-  publisher: string;
-}
+export type { PublishRequest } from "./publish.js";
 
 /**
  * The feed's state and rules, shared by its XMPP handlers, presence tracking and sources:
  * nodes from the config, the store, subscriptions, notifications and retention.
  */
 @Service()
-export class FeedService implements OnStart, OnStop {
+export class FeedService implements OnStart, OnStop, FeedSink {
   readonly nodes = new Map<string, NodeOptions>();
   readonly notifier: Notifier;
   private store?: FeedStore;
@@ -215,7 +212,6 @@ export class FeedService implements OnStart, OnStop {
   /** XEP-0060 §4.5, §6.1.3.2: on a presence node, only entities the owner has a presence subscription from. */
   async checkOwnerPresence(node: FeedNode, jid: JID): Promise<void> {
     if (node.access !== "presence" || this.affiliation(node, jid) !== "none") return;
-    const { inOwnersRoster } = await import("./privilege.js");
     if (!(await inOwnersRoster(this, node.owners, jid))) throw errors.ownerPresenceRequired(node.name);
   }
 

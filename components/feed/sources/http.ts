@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { StanzaError, xml } from "annex";
 import type { HttpOptions } from "../options.js";
 import { NS_JSON } from "../pubsub/errors.js";
-import type { FeedService } from "../service.js";
+import type { FeedSink } from "../publish.js";
 
 const ROUTE = /^\/nodes\/([^/]+)\/items\/?$/;
 
@@ -31,7 +31,7 @@ export class HttpIngest {
     readonly port: number,
   ) {}
 
-  static async start(service: FeedService, options: HttpOptions): Promise<HttpIngest> {
+  static async start(service: FeedSink, options: HttpOptions): Promise<HttpIngest> {
     const token = options.token ?? (await readFile(options.tokenFile!, "utf8")).replace(/\r?\n$/, "");
     if (!token) throw new Error(`http.tokenFile ${options.tokenFile} is empty`);
     const server = createServer((req, res) => {
@@ -60,7 +60,7 @@ export class HttpIngest {
   }
 }
 
-async function handle(service: FeedService, options: HttpOptions, token: string, req: IncomingMessage): Promise<unknown> {
+async function handle(service: FeedSink, options: HttpOptions, token: string, req: IncomingMessage): Promise<unknown> {
   if (!validToken(req.headers.authorization, token)) throw new HttpError(401, "missing or wrong bearer token", { "WWW-Authenticate": 'Bearer realm="annex-feed"' });
   const url = new URL(req.url ?? "/", "http://ingest");
   const match = ROUTE.exec(url.pathname);

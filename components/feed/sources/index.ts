@@ -1,4 +1,4 @@
-import type { FeedService } from "../service.js";
+import type { FeedSink } from "../publish.js";
 import { HttpIngest } from "./http.js";
 import { Ticker } from "./ticker.js";
 
@@ -8,7 +8,7 @@ export interface RunningSource {
 }
 
 /** Starts the configured sources (tickers) and the HTTP ingest. */
-export async function startSources(service: FeedService): Promise<RunningSource[]> {
+export async function startSources(service: FeedSink): Promise<RunningSource[]> {
   const running: RunningSource[] = [];
   try {
     for (const source of service.options.sources) running.push(Ticker.start(service, source));

@@ -1,7 +1,7 @@
 import { StanzaError, xml } from "annex";
 import type { TickerSource } from "../options.js";
 import { NS_JSON } from "../pubsub/errors.js";
-import type { FeedService } from "../service.js";
+import type { FeedSink } from "../publish.js";
 
 /** mulberry32: a small seeded PRNG, so a seeded ticker produces the same walk every run. */
 export function seededRandom(seed: number): () => number {
@@ -50,12 +50,12 @@ export class Ticker {
   private busy = false;
 
   private constructor(
-    private readonly service: FeedService,
+    private readonly service: FeedSink,
     private readonly source: TickerSource,
     private readonly walk: ValueWalk,
   ) {}
 
-  static start(service: FeedService, source: TickerSource): Ticker {
+  static start(service: FeedSink, source: TickerSource): Ticker {
     const random = seededRandom(source.seed ?? Math.floor(Math.random() * 2 ** 32));
     const ticker = new Ticker(service, source, new ValueWalk(source.start, random));
     ticker.timer = setInterval(() => void ticker.tick(), source.intervalMs);
