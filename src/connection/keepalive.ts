@@ -29,6 +29,8 @@ export class Keepalive {
     private readonly options: KeepaliveOptions,
     private readonly send: (probe: Element) => Promise<void>,
     private readonly onDead: (silentMs: number) => void,
+    /** Ids of the probes sent lately (shared by the link's successive keepalives), to tell ours from another connection's. */
+    private readonly sent: string[] = [],
   ) {}
 
   start(): void {
@@ -42,6 +44,11 @@ export class Keepalive {
     clearInterval(this.timer);
     this.timer = undefined;
     this.probeSentAt = undefined;
+  }
+
+  /** Whether a probe that came back is one this keepalive sent. */
+  isOwn(id: string): boolean {
+    return this.sent.includes(id);
   }
 
   /** Called for every piece of input from the server. */
@@ -63,7 +70,10 @@ export class Keepalive {
     if (now - this.lastInput < this.options.intervalMs) return;
     this.probeSentAt = now;
     // XEP-0199 §4.1 ping, to ourselves through the server: proves both directions work.
-    const probe = xml("iq", { type: "get", id: `${ID_PREFIX}${randomUUID()}`, from: this.domain, to: this.domain }, xml("ping", { xmlns: NS.ping }));
+    const id = `${ID_PREFIX}${randomUUID()}`;
+    this.sent.push(id);
+    if (this.sent.length > 32) this.sent.shift();
+    const probe = xml("iq", { type: "get", id, from: this.domain, to: this.domain }, xml("ping", { xmlns: NS.ping }));
     this.send(probe).catch(() => undefined);
   }
 }
@@ -74,9 +84,15 @@ export function isKeepaliveProbe(stanza: Element, domain: string): boolean {
 }
 
 /**
- * Inbound middleware: our probes (and their answers) come back through the server, and are proof of life
- * already counted by sawInput(); they end here instead of reaching dispatch.
+ * Inbound middleware: our probes come back through the server and are proof of life already counted by
+ * sawInput(); they end here instead of reaching dispatch. A probe that is not ours can only come from another
+ * connection on the same domain (ejabberd admits one and spreads the domain's stanzas over both): `foreign`
+ * is told, so the admin hears of it.
  */
-export function keepaliveFilter(domain: string): Middleware {
-  return (passage, next) => (isKeepaliveProbe(passage.stanza, domain) ? undefined : next());
+export function keepaliveFilter(domain: string, isOwn: (id: string) => boolean, foreign: () => void): Middleware {
+  return (passage, next) => {
+    if (!isKeepaliveProbe(passage.stanza, domain)) return next();
+    if (!isOwn(passage.stanza.attrs.id as string)) foreign();
+    return undefined;
+  };
 }

@@ -70,7 +70,7 @@ export class LinkSupervisor extends EventEmitter implements Link {
     super();
     this.log = options.log;
     this.backoff = new Backoff({ initialMs: options.backoff?.initialMs ?? 250, maxMs: options.backoff?.maxMs ?? 30_000 });
-    this.middleware = { inbound: [keepaliveFilter(options.domain)] };
+    this.middleware = { inbound: [keepaliveFilter(options.domain, (id) => this.probeIds.includes(id), () => this.sharedDomain())] };
   }
 
   get domain(): string {
@@ -173,6 +173,21 @@ export class LinkSupervisor extends EventEmitter implements Link {
     this.emit("online");
   }
 
+  private lastSharedWarning = 0;
+  /** Our recent keepalive probe ids, kept across reconnections so a late one is still known as ours. */
+  private readonly probeIds: string[] = [];
+
+  /** Another connection's keepalive probe reached us: two processes serve this domain. Said once a minute. */
+  private sharedDomain(): void {
+    const now = Date.now();
+    if (now - this.lastSharedWarning < 60_000) return;
+    this.lastSharedWarning = now;
+    this.log.error(
+      { condition: "shared-domain" },
+      `another connection serves ${this.options.domain} through this server (a keepalive probe that is not ours arrived here): the server spreads the domain's stanzas over both connections, so each process gets part of the traffic and of the other's answers; run one Annex per domain (docs/admin.md, "Running several Annex processes")`,
+    );
+  }
+
   private startKeepalive(link: TcpTransport): void {
     const options = this.options.keepalive ?? DEFAULT_KEEPALIVE;
     if (options === false) return;
@@ -182,7 +197,7 @@ export class LinkSupervisor extends EventEmitter implements Link {
       this.log.warn({ silentMs }, "the server stopped answering (half-open link?): reconnecting");
       // The socket may never report the failure itself: end it here.
       link.socket?.destroy(Object.assign(new Error(`no answer to a keepalive probe for ${silentMs} ms`), { code: "ETIMEDOUT" }));
-    });
+    }, this.probeIds);
     this.keepalive.start();
   }
 

@@ -82,6 +82,24 @@ describeEachServer("wrong setups get their own line", (kind) => {
   }
 
   if (kind === "ejabberd") {
+    test("two processes on one domain (ejabberd admits both): the other's keepalive probes make it known in an error line", async () => {
+      const cfg = { ...config(server.componentPort), server: { port: server.componentPort, keepalive: { intervalMs: 200, timeoutMs: 5_000 } } };
+      const first = await AnnexProcess.start(cfg);
+      const second = await AnnexProcess.start(cfg);
+      try {
+        const line = /another connection serves echo\.localhost through this server \(a keepalive probe that is not ours arrived here\): the server spreads the domain's stanzas over both connections/;
+        // Each idle 200 ms both send a probe, which ejabberd routes to either connection at random.
+        const deadline = Date.now() + 10_000;
+        while (!line.test(first.output) && !line.test(second.output)) {
+          assert.ok(Date.now() < deadline, `neither process noticed the other:\n${first.output}\n${second.output}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      } finally {
+        assert.equal(await second.stop(), 0, second.output);
+        assert.equal(await first.stop(), 0, first.output);
+      }
+    });
+
     test("doctor next to a running Annex without a metrics port never reports a failure that is not true", async () => {
       const running = await AnnexProcess.start(config(server.componentPort));
       try {
