@@ -12,6 +12,8 @@ import {
   type Retention,
   type StoredNode,
   type StoredSubscription,
+  type SubscriptionRow,
+  toSubscription,
   UnknownItemError,
 } from "./store.js";
 
@@ -26,15 +28,6 @@ ALTER TABLE feed_subscriptions ADD COLUMN IF NOT EXISTS state TEXT NOT NULL DEFA
 ALTER TABLE feed_subscriptions ADD COLUMN IF NOT EXISTS options TEXT;
 CREATE TABLE IF NOT EXISTS feed_nodes (name TEXT PRIMARY KEY, config TEXT, deleted BOOLEAN NOT NULL DEFAULT false);
 `;
-
-interface SubRow {
-  node: string;
-  jid: string;
-  state: "subscribed" | "pending";
-  options: string | null;
-}
-
-const toSubscription = (r: SubRow): StoredSubscription => ({ node: r.node, jid: r.jid, state: r.state, ...(r.options === null ? {} : { options: r.options }) });
 
 interface Row {
   node: string;
@@ -168,7 +161,7 @@ export class PostgresStore implements FeedStore {
       node === undefined
         ? await this.pool.query("SELECT node, jid, state, options FROM feed_subscriptions ORDER BY node, jid")
         : await this.pool.query("SELECT node, jid, state, options FROM feed_subscriptions WHERE node = $1 ORDER BY jid", [node]);
-    return (r.rows as SubRow[]).map(toSubscription);
+    return (r.rows as SubscriptionRow[]).map(toSubscription);
   }
 
   async saveSubscription(sub: StoredSubscription): Promise<void> {

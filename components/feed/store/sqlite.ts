@@ -14,6 +14,8 @@ import {
   type Retention,
   type StoredNode,
   type StoredSubscription,
+  type SubscriptionRow,
+  toSubscription,
   UnknownItemError,
 } from "./store.js";
 
@@ -33,15 +35,6 @@ const SUBSCRIPTION_COLUMNS: Record<string, string> = {
   state: "ALTER TABLE feed_subscriptions ADD COLUMN state TEXT NOT NULL DEFAULT 'subscribed'",
   options: "ALTER TABLE feed_subscriptions ADD COLUMN options TEXT",
 };
-
-interface SubRow {
-  node: string;
-  jid: string;
-  state: "subscribed" | "pending";
-  options: string | null;
-}
-
-const toSubscription = (r: SubRow): StoredSubscription => ({ node: r.node, jid: r.jid, state: r.state, ...(r.options === null ? {} : { options: r.options }) });
 
 interface Row {
   node: string;
@@ -200,7 +193,7 @@ export class SqliteStore implements FeedStore {
   }
 
   async subscriptions(node?: string): Promise<StoredSubscription[]> {
-    return ((node === undefined ? this.statements.subs.all() : this.statements.subsOf.all(node)) as SubRow[]).map(toSubscription);
+    return ((node === undefined ? this.statements.subs.all() : this.statements.subsOf.all(node)) as SubscriptionRow[]).map(toSubscription);
   }
 
   async saveSubscription(sub: StoredSubscription): Promise<void> {

@@ -74,6 +74,16 @@ export interface StoredSubscription {
   options?: string;
 }
 
+/** A subscription as the SQL stores keep it (SQLite and PostgreSQL share the columns). */
+export interface SubscriptionRow {
+  node: string;
+  jid: string;
+  state: SubscriptionState;
+  options: string | null;
+}
+
+export const toSubscription = (r: SubscriptionRow): StoredSubscription => ({ node: r.node, jid: r.jid, state: r.state, ...(r.options === null ? {} : { options: r.options }) });
+
 /** A node's configuration as changed over XMPP (XEP-0060 §8.1-8.4), or the mark that it was deleted. */
 export interface StoredNode {
   name: string;
