@@ -46,11 +46,6 @@ export class Keepalive {
     this.probeSentAt = undefined;
   }
 
-  /** Whether a probe that came back is one this keepalive sent. */
-  isOwn(id: string): boolean {
-    return this.sent.includes(id);
-  }
-
   /** Called for every piece of input from the server. */
   sawInput(): void {
     this.lastInput = Date.now();

@@ -157,11 +157,6 @@ export class ComponentHost {
     });
   }
 
-  /** Same as receive() (the name tests and tools used before the pipeline). */
-  dispatch(stanza: Element): Promise<void> {
-    return this.receive(stanza);
-  }
-
   /**
    * The link is up (first time, or again after a reconnection). Policy: onOnline runs on every instance made
    * so far (started, or made by a dispatch in a test that never started the host); failures are logged.
