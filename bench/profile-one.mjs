@@ -2,6 +2,8 @@
 // Profiles Annex in one case outside the main run and prints the hot spots.
 // usage: node bench/profile-one.mjs large        400 KiB non-ASCII stanzas in 1 000-byte slices (direct)
 //        node bench/profile-one.mjs prosody-w1   one message in flight through Prosody
+//        node bench/profile-one.mjs direct-w32   direct saturation, window 32 (below maxInFlight)
+//        node bench/profile-one.mjs direct-w256  direct saturation, window 256 (a burst beyond maxInFlight: the queued path)
 import { pin } from "./lib/proc.mjs";
 import { profileAnnex } from "./lib/profile.mjs";
 import { closedLoop, largeRun, startProsody } from "./lib/session.mjs";
@@ -17,6 +19,9 @@ if (which === "large") {
 } else if (which === "prosody-w1") {
   prosody = await startProsody();
   options = { mode: "prosody", prosody, step: (gen, ctx) => closedLoop(gen, ctx, { window: 1, warmMs: 500, measureMs: 3000 }) };
+} else if (/^direct-w\d+$/.test(which)) {
+  const window = Number(which.slice("direct-w".length));
+  options = { step: (gen, ctx) => closedLoop(gen, ctx, { window, warmMs: 1000, measureMs: 5000 }) };
 } else throw new Error(`unknown case ${which}`);
 try {
   const p = await profileAnnex(options);

@@ -6,6 +6,7 @@ import { connect as tlsConnect } from "node:tls";
 import { Component, xml } from "@xmpp/component-core";
 import type { Element } from "../stanza/xml.js";
 import { errors } from "../errors.js";
+import { serialize } from "../pipeline/fanout.js";
 import { type ServerKind, serverFromHeader, sniffNotXmpp } from "./server-kind.js";
 
 export interface TransportOptions {
@@ -178,6 +179,17 @@ export class TcpTransport extends Component {
     if (reply.name !== "handshake") throw new Error(`unexpected reply to the handshake: <${reply.name}/>`);
     this._jid(this.options.domain);
     this._status("online", this.jid);
+  }
+
+  /**
+   * One stanza to the wire: its bytes (a fan-out copy brings them already spliced, pipeline/fanout.ts) straight
+   * to write(), without 0.13.1's async wrapper and its "send" event (nobody here listens to it).
+   */
+  override send(element: Element): Promise<void> {
+    // XEP-0114 §3: every stanza needs a 'from' (the Sender stamps it; this covers the link's own probes).
+    if (!element.attrs.from && this.jid && this.isStanza(element)) element.attrs.from = this.jid.toString();
+    element.parent = this.root;
+    return this.write(serialize(element));
   }
 
   override write(data: string): Promise<void> {

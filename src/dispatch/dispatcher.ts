@@ -40,11 +40,19 @@ export interface DispatchHooks {
 export const DEFAULT_MAX_IN_FLIGHT = 64;
 export const DEFAULT_MAX_QUEUED = 1024;
 
-interface Waiting {
-  /** Runs the stanza in the async context it arrived in (so context-bound tracing/logging follows it). */
-  start: () => Promise<void>;
-  done: () => void;
+/**
+ * A stanza waiting for a handler slot. It keeps the async context it arrived in (so context-bound tracing and
+ * the harness's AsyncLocalStorage follow it) as a plain AsyncResource: `AsyncResource.bind` would also define
+ * a deprecated accessor pair per call, which was most of the queued path's extra cost (bench/findings.md).
+ */
+class Waiting extends AsyncResource {
+  done: () => void = noop;
+  constructor(readonly stanza: Element) {
+    super("annex.stanza");
+  }
 }
+
+function noop(): void {}
 
 type HandlerResult = Element | Element[] | undefined | void;
 
@@ -84,7 +92,11 @@ export class Dispatcher {
     // Responses settle our own requests: cheap, and holding them back could deadlock a handler waiting for one.
     if (isResponse(stanza) || (this.inFlight.size < this.maxInFlight && this.waiting.length === 0)) return this.run(stanza);
     if (this.waiting.length >= this.maxQueued) return this.overloaded(stanza);
-    return new Promise((done) => this.waiting.push({ start: AsyncResource.bind(() => this.run(stanza)), done }));
+    const waiting = new Waiting(stanza);
+    this.waiting.push(waiting);
+    return new Promise((done) => {
+      waiting.done = done;
+    });
   }
 
   private run(stanza: Element): Promise<void> {
@@ -99,10 +111,14 @@ export class Dispatcher {
     return task;
   }
 
+  private runWaiting(waiting: Waiting): void {
+    void this.run(waiting.stanza).then(waiting.done);
+  }
+
   private pump(): void {
     while (this.waiting.length > 0 && (this.inFlight.size < this.maxInFlight || !this.accepting)) {
       const next = this.waiting.shift() as Waiting;
-      void next.start().then(next.done);
+      next.runInAsyncScope(this.runWaiting, this, next);
     }
   }
 
@@ -193,7 +209,7 @@ export class Dispatcher {
       return this.replyIqError(iq, this.toStanzaError(err, iq, route));
     }
     const result = xml("iq", { type: "result", id: iq.id, from: iq.to.toString(), to: iq.from.toString() }, payload);
-    await this.deps.sender.send(result);
+    await this.deps.sender.sendBuilt(result, iq.to);
   }
 
   private async handleOther(stanza: Element, incoming: IncomingMessage | IncomingPresence): Promise<void> {
@@ -218,7 +234,7 @@ export class Dispatcher {
       // Never answer an error with an error (RFC 6120 §8.3.1).
       if (incoming.type === "error") return;
       const reply = xml(stanza.name, { type: "error", id: incoming.id, from: incoming.to.toString(), to: incoming.from.toString() }, error.toElement());
-      await this.deps.sender.send(reply);
+      await this.deps.sender.sendBuilt(reply, incoming.to);
       return;
     }
     for (const out of result) await this.deps.sender.send(out);
@@ -279,7 +295,7 @@ export class Dispatcher {
 
   private async replyIqError(iq: IncomingIq, error: StanzaError): Promise<void> {
     const reply = xml("iq", { type: "error", id: iq.id, from: iq.to.toString(), to: iq.from.toString() }, error.toElement());
-    await this.deps.sender.send(reply);
+    await this.deps.sender.sendBuilt(reply, iq.to);
   }
 }
 

@@ -1,10 +1,11 @@
 import { EventEmitter } from "node:events";
 import type { Link, LinkState } from "../connection/port.js";
 import { errors } from "../errors.js";
+import { serialize } from "../pipeline/fanout.js";
 import { type Element, parseXml } from "../stanza/xml.js";
 
 /**
- * A Link with no socket, for the unit-test harness: what the component sends is serialised and parsed
+ * A Link with no socket, for the unit-test harness: what the component sends is serialised (as the TCP link does) and parsed
  * again (what a server would receive) and handed to `onSent`; `deliver` plays the server's part.
  */
 export class MemoryLink extends EventEmitter implements Link {
@@ -28,7 +29,8 @@ export class MemoryLink extends EventEmitter implements Link {
 
   send(stanza: Element): Promise<void> {
     if (this.state !== "online") return Promise.reject(errors.linkDown(`not online (state ${this.state})`));
-    this.onSent(parseXml(stanza.toString()));
+    // The bytes the TCP link would write (a fan-out copy's spliced ones included), parsed as the server would.
+    this.onSent(parseXml(serialize(stanza)));
     return Promise.resolve();
   }
 
