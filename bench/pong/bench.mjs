@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import xmlPkg from "@xmpp/xml";
 import clientPkg from "@xmpp/client";
+import { cpuMs, pin } from "../lib/proc.mjs";
 
 const { Parser } = xmlPkg;
 const { client, xml } = clientPkg;
@@ -93,7 +94,9 @@ async function startAnnex(port, secret, rooms) {
       options: { tickHz: TICK_HZ, snapshotHz: SNAP_HZ, maxRooms: rooms + 10, pointsToWin: 1000, statsSeconds: MEASURE_S / 2, inputRateHz: 30 } }],
   };
   await writeFile(join(dir, "annex.json"), JSON.stringify(config));
-  const child = spawn(process.execPath, [ANNEX, "run", "--config", join(dir, "annex.json")], { stdio: ["ignore", "pipe", "pipe"] });
+  // CPU_PROF=<dir>: the component runs under `node --cpu-prof` (analyse with bench/lib/profile.mjs analyseProfile).
+  const prof = process.env.CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.CPU_PROF] : [];
+  const child = spawn(process.execPath, [...prof, ANNEX, "run", "--config", join(dir, "annex.json")], { stdio: ["ignore", "pipe", "pipe"] });
   const stats = [];
   let out = "";
   child.stdout.on("data", (d) => {
@@ -112,57 +115,97 @@ async function startAnnex(port, secret, rooms) {
   return { child, stats, stop: () => new Promise((r) => { child.once("exit", r); child.kill("SIGTERM"); }) };
 }
 
-async function measure(players, annex) {
-  const inputs = setInterval(() => { for (const p of players) p.input(); }, 1000 / INPUT_HZ);
+/**
+ * `load` starts and stops the counting: `start()` returns what `stop(t0)` needs; `stop` returns { snapshots,
+ * annexCpuMs?, … }. Counting starts at a stats-window boundary so both stats windows lie inside the measurement.
+ */
+async function measure(load, annex) {
   await sleep(WARMUP_S * 1000);
-  // Start counting at a stats-window boundary so both windows lie inside the measurement.
   const boundary = annex.stats.length;
   while (annex.stats.length === boundary) await sleep(5);
   const before = annex.stats.length;
-  for (const p of players) p.counting = true;
+  const sentBefore = annex.stats.at(-1).snapshotsSent;
   const t0 = Date.now();
+  const mark = load.start();
   // Two stats windows of MEASURE_S/2 each fall inside the measurement.
   while (annex.stats.length < before + 2 && Date.now() - t0 < MEASURE_S * 3000) await sleep(100);
   const measured = (Date.now() - t0) / 1000;
-  for (const p of players) p.counting = false;
-  clearInterval(inputs);
+  const counts = await load.stop(mark);
   const windows = annex.stats.slice(before, before + 2);
-  const received = players.reduce((n, p) => n + p.snapshots, 0);
-  const expected = players.length * SNAP_HZ * measured;
+  const sent = windows.at(-1).snapshotsSent - sentBefore;
+  const expected = load.players * SNAP_HZ * measured;
   const worst = (k, q) => Math.max(...windows.map((w) => w.loop[k][q]));
+  const rooms = load.players / 2;
+  const r3 = (x) => Math.round(x * 1000) / 1000;
   return {
-    rooms: players.length / 2,
+    rooms,
     latenessMs: { p50: worst("latenessMs", "p50"), p99: worst("latenessMs", "p99"), max: worst("latenessMs", "max") },
     stepMs: { p50: worst("stepMs", "p50"), p99: worst("stepMs", "p99"), max: worst("stepMs", "max") },
-    droppedTicks: windows.at(-1)?.loop.droppedTicks,
+    // The component's counter is cumulative since start: the difference is the measured windows' share.
+    droppedTicks: windows.at(-1).loop.droppedTicks - annex.stats[before - 1].loop.droppedTicks,
     roomsRunning: windows.at(-1)?.rooms,
-    snapshotDelivery: Math.round((received / expected) * 1000) / 1000,
+    snapshotDelivery: r3(counts.snapshots / expected),
+    snapshotsSentPerSecond: Math.round(sent / measured),
+    ...(counts.annexCpuMs !== undefined
+      ? {
+          annexCores: r3(counts.annexCpuMs / (measured * 1000)),
+          annexCpuUsPerRoomSecond: Math.round((counts.annexCpuMs * 1000) / (rooms * measured)),
+          annexCpuUsPerSnapshot: Math.round((counts.annexCpuMs * 1000 * 10) / sent) / 10,
+        }
+      : {}),
+    ...(counts.botsCpuMs !== undefined ? { generatorCores: r3(counts.botsCpuMs / (measured * 1000)) } : {}),
+    ...(counts.prosodyCpuMs !== undefined ? { prosodyCores: r3(counts.prosodyCpuMs / (measured * 1000)) } : {}),
+    faults: { malformed: counts.bad ?? 0, unexpected: counts.unexpected ?? 0, silentPlayers: counts.silent ?? 0 },
     measuredSeconds: Math.round(measured * 10) / 10,
   };
 }
 
+/** Tells the bots process something and waits for its answer (if `answer` names the key expected). */
+function ask(child, message, answer) {
+  return new Promise((resolve) => {
+    const on = (m) => {
+      if (!answer || m[answer] !== undefined) {
+        child.off("message", on);
+        resolve(m);
+      }
+    };
+    if (answer) child.on("message", on);
+    if (message) child.send(message);
+    if (!answer) resolve(undefined);
+  });
+}
+
+/**
+ * The component alone: `annex run` pinned to CPU 1, the stand-in server and every bot in bots.mjs pinned to CPU 0
+ * (taskset), so the generator cannot steal the component's core; the component's own CPU (utime+stime from
+ * /proc) over the measured window is reported per room-second and per snapshot, so the figure holds even when
+ * other work on the machine steals time.
+ */
 async function runFake(rooms) {
   const secret = "bench-secret";
-  const byJid = new Map();
-  const server = await fakeServer(secret, (el) => byJid.get(el.attrs.to)?.onStanza(el));
-  const annex = await startAnnex(server.port, secret, rooms);
-  while (!byJid.size && annex.child.exitCode === null) {
-    await sleep(200);
-    if (annex.child.exitCode !== null) throw new Error("annex exited");
-    break;
-  }
-  await sleep(1500); // connected and online
-  const players = [];
-  for (let i = 0; i < rooms * 2; i++) {
-    const p = new Player(`p${i}@bench.test/bot`, server.send);
-    byJid.set(p.jid, p);
-    players.push(p);
-    p.join();
-  }
-  const result = await measure(players, annex);
+  const bots = spawn(process.execPath, [join(ROOT, "bench/pong/bots.mjs"), String(rooms), secret, DOMAIN, NS, String(INPUT_HZ)], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const pinnedBots = pin(bots.pid, "0");
+  const { port } = await ask(bots, undefined, "port");
+  const online = ask(bots, undefined, "online");
+  const annex = await startAnnex(port, secret, rooms);
+  const pinnedAnnex = pin(annex.child.pid, "1");
+  await online;
+  await ask(bots, { cmd: "join" });
+  const pid = annex.child.pid;
+  const result = await measure({
+    start: () => {
+      bots.send({ cmd: "count" });
+      return { cpu: cpuMs(pid), botsCpu: cpuMs(bots.pid) };
+    },
+    stop: async (t0) => {
+      const counts = await ask(bots, { cmd: "stop-count" }, "snapshots");
+      return { ...counts, annexCpuMs: cpuMs(pid) - t0.cpu, botsCpuMs: cpuMs(bots.pid) - t0.botsCpu };
+    },
+    players: rooms * 2,
+  }, annex);
   await annex.stop();
-  server.close();
-  return { mode: "fake", ...result };
+  await ask(bots, { cmd: "exit" });
+  return { mode: "fake", pinned: pinnedBots && pinnedAnnex, ...result };
 }
 
 async function runProsody(rooms) {
@@ -185,7 +228,24 @@ async function runProsody(rooms) {
     players.push(p);
   }
   for (const p of players) p.join();
-  const result = await measure(players, annex);
+  const inputs = setInterval(() => { for (const p of players) p.input(); }, 1000 / INPUT_HZ);
+  const result = await measure({
+    start: () => {
+      for (const p of players) p.counting = true;
+      return { cpu: cpuMs(annex.child.pid), prosodyCpu: cpuMs(prosody.pid) };
+    },
+    stop: (t0) => {
+      for (const p of players) p.counting = false;
+      return {
+        snapshots: players.reduce((n, p) => n + p.snapshots, 0),
+        silent: players.filter((p) => p.snapshots === 0).length,
+        annexCpuMs: cpuMs(annex.child.pid) - t0.cpu,
+        prosodyCpuMs: cpuMs(prosody.pid) - t0.prosodyCpu,
+      };
+    },
+    players: players.length,
+  }, annex);
+  clearInterval(inputs);
   await Promise.all(clients.map((c) => c.stop().catch(() => undefined)));
   await annex.stop();
   await prosody.stop();

@@ -6,7 +6,7 @@ import { Component, type IncomingMessage, Message, Sender, xml, type Element } f
 import { createHarness } from "annex/testing";
 import { IqCaller } from "../../src/dispatch/iq-caller.js";
 import { AnnexMetrics } from "../../src/ops/metrics.js";
-import { serialize } from "../../src/pipeline/fanout.js";
+import { serialize, toXml } from "../../src/pipeline/fanout.js";
 import { type Middleware, Pipeline } from "../../src/pipeline/pipeline.js";
 import { TcpTransport } from "../../src/connection/transport.js";
 import { parseJid } from "../../src/stanza/jid.js";
@@ -36,6 +36,21 @@ function payload(to: string): Element {
 }
 
 const addressees = ["a@localhost", "b@localhost/phone", "c@localhost/a'b\"c&d<e>f", "localhost", "d@example.org/r é"];
+
+test("the link's serialiser gives exactly ltx's bytes (attribute order, quoting, escaping of attributes and text)", () => {
+  const cases = [
+    payload("a@localhost/x'y"),
+    xml("presence", {}),
+    xml("iq", { type: "result", id: "1", to: "a@b", from: "c" }, xml("query", { xmlns: "jabber:iq:version" }, xml("name", {}, "Annex <&> \"'"), xml("empty", {}))),
+    xml("message", { to: "a@b" }, "text & <more> 'q' \"dq\"", xml("b", {}, 42), "tail"),
+  ];
+  const withNumber = xml("message", { to: "a@b" });
+  withNumber.children.push(7 as unknown as Element);
+  (withNumber.attrs as Record<string, unknown>).n = 3;
+  (withNumber.attrs as Record<string, unknown>).skipped = undefined;
+  cases.push(withNumber);
+  for (const el of cases) assert.equal(toXml(el), el.toString());
+});
 
 describe("fan-out (Sender.fanOut): one payload serialised once, only the addressing per copy", () => {
   test("every copy's bytes equal the one-by-one path's, addresses XML-escaped", async () => {
