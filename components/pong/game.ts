@@ -1,12 +1,13 @@
 import { createHash } from "node:crypto";
 import { type Ball, BOOK_FIELD, DEFAULT_PHYSICS, type Field, missedBy, movePaddle, type Physics, type Side, serve, stepBall } from "./physics.js";
 import { Rng } from "./rng.js";
+import type { Phase } from "./wire.js";
 
 /**
  * serve: ball frozen (at the centre before a serve, or where it was after a pause) for a count of ticks;
  * play: ball moving; paused: a player is away, nothing moves; over: decided.
  */
-export type Phase = "serve" | "play" | "paused" | "over";
+export type { Phase };
 
 export type OverReason = "score" | "forfeit";
 

@@ -1,5 +1,5 @@
 import Database from "better-sqlite3";
-import type { GameResult } from "./arena.js";
+import type { GameResult } from "./room.js";
 
 export interface Standing {
   jid: string;

@@ -6,17 +6,9 @@
  * may differ between engines). The same seed and inputs therefore give bit-identical states.
  */
 
-/** The playing field, in the book's pixels (Practical XMPP ch. 9: 800×600, paddles 20×100, margin 10, ball r=3). */
-export interface Field {
-  width: number;
-  height: number;
-  paddleWidth: number;
-  paddleHeight: number;
-  paddleMargin: number;
-  ballRadius: number;
-}
+import { BOOK_FIELD, type Field } from "./wire.js";
 
-export const BOOK_FIELD: Field = { width: 800, height: 600, paddleWidth: 20, paddleHeight: 100, paddleMargin: 10, ballRadius: 3 };
+export { BOOK_FIELD, type Field };
 
 /** Speeds in px/s; the values follow gameloop.md §c (suggestions 5–8). */
 export interface Physics {

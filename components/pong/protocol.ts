@@ -1,11 +1,8 @@
 import { type Element, xml } from "annex";
 
-/** The book's namespace (Practical XMPP ch. 9); payload `<pong xmlns=BOOK_NS><action>…</action>…</pong>`. */
-export const BOOK_NS = "xmpp:game:pong";
-/** The compact protocol (PROTOCOL.md): attributes, one element per stanza. Ours, so versioned. */
-export const COMPACT_NS = "urn:annex:pong:1";
-/** XEP-0334 §4.3: game traffic is neither archived nor stored offline. */
-export const HINTS_NS = "urn:xmpp:hints";
+import { BOOK_NS, COMPACT_NS, HINTS_NS } from "./wire.js";
+
+export { BOOK_NS, COMPACT_NS, HINTS_NS };
 
 export type Protocol = "book" | "compact";
 
@@ -38,3 +35,14 @@ export function compact(name: string, attrs: Record<string, string | number | un
 
 /** Integers on the wire: clients interpolate, and whole pixels keep snapshots short. */
 export const px = (v: number) => Math.round(v);
+
+/** Between pong processes of one service (PROTOCOL.md §Shards): relays, room hand-offs. Not for clients. */
+export const SHARD_NS = "urn:annex:pong:shard:1";
+
+/**
+ * A game payload for `player`, sent by a shard to the front door that relays it (the player's client knows only the
+ * front door's address, and a component may only send from its own domain: XEP-0114 §3, RFC 6120 §8.1.2.1).
+ */
+export function relayMessage(from: string, via: string, player: string, payload: Element): Element {
+  return xml("message", { from, to: via, type: "headline" }, xml("relay", { xmlns: SHARD_NS, to: player }, payload), xml("no-store", { xmlns: HINTS_NS }));
+}

@@ -1,5 +1,5 @@
 import { type Element, type Sender, xml } from "annex";
-import type { GameResult } from "./arena.js";
+import type { GameResult } from "./room.js";
 import { BOOK_NS } from "./protocol.js";
 
 const PUBSUB = "http://jabber.org/protocol/pubsub";

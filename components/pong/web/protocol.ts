@@ -1,27 +1,13 @@
 import { type XmlElement, xml } from "@xmpp/client";
+import { BOOK_FIELD, BOOK_NS, COMPACT_NS, type Field, HINTS_NS, NICK_NS, type Phase } from "../wire.js";
 
 // The client side of the compact protocol (components/pong/PROTOCOL.md, `urn:annex:pong:1`) and the
 // leaderboard IQ of the book's namespace (components/pong/README.md).
 
-export const COMPACT_NS = "urn:annex:pong:1";
-export const BOOK_NS = "xmpp:game:pong";
-const HINTS_NS = "urn:xmpp:hints";
-/** XEP-0172 user nickname: the player's name, beside the check-in (§4.3) and in presence (§4.2). */
-export const NICK_NS = "http://jabber.org/protocol/nick";
-
-export interface Field {
-  width: number;
-  height: number;
-  paddleWidth: number;
-  paddleHeight: number;
-  paddleMargin: number;
-  ballRadius: number;
-}
+export { BOOK_NS, COMPACT_NS, type Field, NICK_NS, type Phase } from "../wire.js";
 
 /** PROTOCOL.md: "field 800×600"; a spectator gets no `<start>`, so it draws this. */
-export const DEFAULT_FIELD: Field = { width: 800, height: 600, paddleWidth: 20, paddleHeight: 100, paddleMargin: 10, ballRadius: 3 };
-
-export type Phase = "serve" | "play" | "paused" | "over";
+export const DEFAULT_FIELD: Field = BOOK_FIELD;
 
 export interface Start {
   room: string;
