@@ -1,6 +1,6 @@
 import { randomBytes, randomInt } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { type Element, StanzaError, TokenBuckets } from "annex";
+import { type Element, parseXml, StanzaError, TokenBuckets } from "annex";
 import { Bot } from "./bot.js";
 import { codecFor, type WireCodec } from "./codec.js";
 import { MemoryRoomDirectory, type SeatRef } from "./directory.js";
@@ -20,6 +20,8 @@ export interface ArenaDeps {
   domain: string;
   options: PongOptions;
   send: (stanza: Element) => void;
+  /** One stanza to many addresses (`template` is addressed to the first; Sender.fanOut); default: `send` for each. */
+  sendMany?: (template: Element, to: readonly string[]) => void;
   onResult: (result: GameResult) => void;
   /** Told when the arena needs ticks (a room or a waiting player) and when it does not. */
   onActivity?: (active: boolean) => void;
@@ -64,6 +66,7 @@ export class Arena {
       drops: this.drops,
       stats: this.stats,
       send: (to, payload, via) => this.sendTo(to, payload, via),
+      sendMany: (to, payload) => this.sendToMany(to, payload),
       nameOf: (seat) => this.seatName(seat),
     };
     this.matchmaker = new Matchmaker({
@@ -236,6 +239,12 @@ export class Arena {
 
   private seatName(seat: Seat): string {
     return this.nicks.nameOf(seat.bare, seat.bot !== undefined);
+  }
+
+  private sendToMany(to: readonly string[], payload: Element): void {
+    if (to.length === 0) return;
+    if (this.deps.sendMany) return this.deps.sendMany(gameMessage(this.deps.domain, to[0]!, payload), to);
+    for (const jid of to) this.deps.send(gameMessage(this.deps.domain, jid, parseXml(payload.toString())));
   }
 
   private sendTo(to: string, payload: Element, via?: string): void {

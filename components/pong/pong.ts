@@ -58,6 +58,9 @@ export class Pong implements OnStart, OnStop, OnOffline {
       // The game stanzas' budget per sender (gameloop.md §d6); `plugins.rate-limit.limits.input` in the config overrides it.
       inputLimit: limits.limit("input", { perSecond: config.options.inputRateHz, burst: config.options.inputBurst }),
       send: (stanza) => void this.sender.send(stanza).catch((err: unknown) => this.log.debug({ err }, "game stanza not sent")),
+      sendMany: (template, to) => {
+        for (const sent of this.sender.fanOut(template, to)) sent.catch((err: unknown) => this.log.debug({ err }, "game stanza not sent"));
+      },
       onResult: (result) => this.finished(result),
       onActivity: (active) => this.setTicking(active),
     });

@@ -62,6 +62,8 @@ export interface RoomHost {
   readonly stats: { inputsAccepted: number; snapshotsSent: number };
   /** One game payload to one address (in a game message from the room's domain, or relayed by `via`). */
   send(to: string, payload: Element, via?: string): void;
+  /** One game payload to several addresses spoken to directly: built once, serialised once (Sender.fanOut). */
+  sendMany(to: readonly string[], payload: Element): void;
   /** A seat's name for the other players (nick, "the computer", or the address). */
   nameOf(seat: Seat): string;
   /** The address that runs this room, when a player may have checked in elsewhere (shards); else undefined. */
@@ -253,11 +255,30 @@ export class Room {
   // --- snapshots (the per-tick broadcast) ---
 
   snapshot(): void {
+    // A player's snapshot is its own (the compact ack, the book's opponent paddle on change): one each.
     for (const side of [0, 1] as const) {
       const seat = this.seats[side];
       if (!seat.bot && seat.awaySince === undefined) this.snapshotTo(seat.jid, seat, side);
     }
-    for (const [jid, listener] of this.spectators) this.snapshotTo(jid, listener, undefined);
+    if (this.spectators.size === 0) return;
+    // Spectators of one codec get the same payload: built once per room per tick and fanned out (serialised once,
+    // only the address spliced per copy). Relayed ones (via a front door) are wrapped per copy, so go one by one.
+    let byCodec: Map<WireCodec, string[]> | undefined;
+    for (const [jid, listener] of this.spectators) {
+      if (listener.via !== undefined) {
+        this.snapshotTo(jid, listener, undefined);
+        continue;
+      }
+      byCodec ??= new Map();
+      const jids = byCodec.get(listener.codec);
+      if (jids) jids.push(jid);
+      else byCodec.set(listener.codec, [jid]);
+    }
+    if (!byCodec) return;
+    for (const [codec, jids] of byCodec) {
+      this.host.stats.snapshotsSent += jids.length;
+      for (const payload of codec.snapshot(this.id, this.game, undefined)) this.host.sendMany(jids, payload);
+    }
   }
 
   /** One update to one JID, in its codec (the book's ballposition + opponentpaddleupdate on change, or one compact `<s/>`). */
