@@ -20,7 +20,8 @@ import { cpuMs, pin } from "../lib/proc.mjs";
 const { Parser } = xmlPkg;
 const { client, xml } = clientPkg;
 const ROOT = new URL("../../", import.meta.url).pathname;
-const ANNEX = join(ROOT, "dist/bin/annex.js");
+// ANNEX_ROOT=<another checkout, built>: run that checkout's Annex (a before/after with the same bench code).
+const ANNEX = join(process.env.ANNEX_ROOT ?? ROOT, "dist/bin/annex.js");
 const NS = "urn:annex:pong:1";
 const DOMAIN = "pong.bench";
 const TICK_HZ = 60;

@@ -78,3 +78,44 @@ describe("feed: per-subscriber bounds and latest-value coalescing", () => {
     release();
   });
 });
+
+describe("feed: one payload to many subscribers (notifyAll, through the Sender's fan-out)", () => {
+  test("the copies due in one tick leave in one fan-out, each with its own to and id; per-subscriber bounds still apply", async () => {
+    const calls: { to: readonly string[]; ids: readonly string[]; template: string }[] = [];
+    const waiting: (() => void)[] = [];
+    const sendMany = (template: Element, to: readonly string[], ids: readonly string[]) => {
+      calls.push({ to, ids, template: template.toString() });
+      return to.map(() => new Promise<void>((resolve) => waiting.push(resolve)));
+    };
+    const single = slowLink();
+    const notifier = new Notifier(single.send, { maxInFlight: 1, maxQueued: 5 }, undefined, sendMany);
+    const payload = (n: number) => xml("message", { to: "x@localhost", id: `n${n}` }, xml("item", { node: "stocks", n }));
+    notifier.notify("slow@localhost", "stocks", event("stocks", 99)); // slow@ is busy with its own notification
+    notifier.notifyAll(["a@localhost", "b@localhost", "slow@localhost"], "stocks", payload(1));
+    await Promise.resolve();
+    assert.equal(calls.length, 1);
+    assert.deepEqual(calls[0]!.to, ["a@localhost", "b@localhost"], "slow@ waits behind its own in-flight notification");
+    assert.deepEqual(calls[0]!.ids, ["n1-1", "n1-2"]);
+    single.releaseAll();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(calls.length, 2);
+    assert.deepEqual(calls[1]!.to, ["slow@localhost"]);
+    assert.deepEqual(calls[1]!.ids, ["n1-3"], "ids stay unique across the fan-outs of one payload");
+    for (const r of waiting.splice(0)) r();
+    await notifier.settled();
+    assert.equal(notifier.stats.sent, 4);
+  });
+
+  test("without a fan-out each subscriber gets a copy of its own (to and id set), and a failed copy is counted", async () => {
+    const sent: Element[] = [];
+    const notifier = new Notifier((el) => {
+      sent.push(el);
+      return el.attrs.to === "bad@localhost" ? Promise.reject(new Error("refused")) : Promise.resolve();
+    }, { maxInFlight: 2, maxQueued: 2 });
+    notifier.notifyAll(["a@localhost", "bad@localhost"], "n", xml("message", { id: "n7" }, xml("item", { node: "n" })));
+    await notifier.settled();
+    assert.deepEqual(sent.map((s) => [s.attrs.to, s.attrs.id]), [["a@localhost", "n7-1"], ["bad@localhost", "n7-2"]]);
+    assert.equal(notifier.stats.sent, 1);
+    assert.equal(notifier.stats.failed, 1);
+  });
+});
