@@ -86,7 +86,7 @@ export class FeedService implements OnStart, OnStop, FeedSink {
       if (!this.nodes.has(source.node)) this.nodes.set(source.node, NodeOptionsSchema.parse({}));
       this.configNodes.add(source.node);
     }
-    this.notifier = new Notifier((s) => this.sender.send(s), config.options.notifications, (err, jid) => this.log.debug({ err, jid }, "notification not sent"));
+    this.notifier = new Notifier((s) => this.sender.send(s), config.options.notifications, (err, jid) => this.log.debug({ err, jid }, "notification not sent"), (template, to, ids) => this.sender.fanOut(template, to, ids));
   }
 
   get domain(): string {
@@ -494,11 +494,15 @@ export class FeedService implements OnStart, OnStop, FeedSink {
   private broadcast(nodeName: string, event: () => Element, coalescible: boolean, item?: FeedItem): void {
     const node = this.nodes.get(nodeName);
     const now = Date.now();
+    // One payload for everyone who gets the same one (with or without the item's body): serialised once (fan-out).
+    const withBody: string[] = [];
+    const without: string[] = [];
     for (const sub of this.subscriptionsOf(nodeName)) {
       if (!this.receives(sub, node, now)) continue;
-      const body = sub.options.includeBody && item ? itemBody(nodeName, item.id) : undefined;
-      this.notifier.notify(sub.jid, nodeName, this.notification(sub.jid, event(), { body }), coalescible);
+      (sub.options.includeBody && item ? withBody : without).push(sub.jid);
     }
+    if (without.length > 0) this.notifier.notifyAll(without, nodeName, this.notification(without[0]!, event()), coalescible);
+    if (withBody.length > 0) this.notifier.notifyAll(withBody, nodeName, this.notification(withBody[0]!, event(), { body: itemBody(nodeName, item!.id) }), coalescible);
   }
 
   private bucket(node: string): Map<string, Subscription> {

@@ -1,7 +1,7 @@
-import type { Element } from "annex";
+import { type Element, xml } from "annex";
 import type { SeatStart, SnapshotSeat, WireCodec, WireEvent } from "./codec.js";
 import type { Game } from "./game.js";
-import { compact, px } from "./protocol.js";
+import { COMPACT_NS, compact, px } from "./protocol.js";
 
 function start(s: SeatStart): Element {
   const f = s.field;
@@ -23,8 +23,15 @@ export const compactCodec: WireCodec = {
   rejoined: start,
   snapshot(roomId: string, game: Game, seat: SnapshotSeat | undefined): Element[] {
     const { x, y, vx, vy } = game.ball;
-    return [compact("s", { r: roomId, t: game.tick, a: seat?.lastSeq, b: `${px(x)},${px(y)},${px(vx)},${px(vy)}`,
-      p: `${px(game.paddles[0])},${px(game.paddles[1])}`, sc: game.score.join(","), ph: game.phase })];
+    // The per-tick hot path: the attributes written out in their wire order (what compact() would give, without
+    // its entries/filter/fromEntries per stanza); `a` only to a player.
+    const attrs: Record<string, string> = { xmlns: COMPACT_NS, r: roomId, t: String(game.tick) };
+    if (seat !== undefined) attrs.a = String(seat.lastSeq);
+    attrs.b = `${px(x)},${px(y)},${px(vx)},${px(vy)}`;
+    attrs.p = `${px(game.paddles[0])},${px(game.paddles[1])}`;
+    attrs.sc = `${game.score[0]},${game.score[1]}`;
+    attrs.ph = game.phase;
+    return [xml("s", attrs)];
   },
   event(ev: WireEvent): Element {
     switch (ev.k) {
