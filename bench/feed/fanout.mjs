@@ -49,7 +49,8 @@ const config = {
   components: [{ type: "feed", domain: FEED, secret: SECRET, options: { storage, nodes: { [NODE]: { maxItems: 1000 } }, http: { port: httpPort, token: TOKEN } } }],
 };
 writeFileSync(join(dir, "annex.json"), JSON.stringify(config));
-const annex = spawn(process.execPath, [join(ROOT, "dist/bin/annex.js"), "run", "--config", join(dir, "annex.json")], { stdio: ["ignore", "pipe", "pipe"] });
+// ANNEX_ROOT=<another built checkout>: run its Annex with this bench (a before/after in one session).
+const annex = spawn(process.execPath, [join(process.env.ANNEX_ROOT ?? ROOT, "dist/bin/annex.js"), "run", "--config", join(dir, "annex.json")], { stdio: ["ignore", "pipe", "pipe"] });
 let annexOut = "";
 annex.stdout.on("data", (d) => (annexOut += d));
 annex.stderr.on("data", (d) => (annexOut += d));

@@ -247,10 +247,47 @@ async function runProsody(rooms) {
     players: players.length,
   }, annex);
   clearInterval(inputs);
-  await Promise.all(clients.map((c) => c.stop().catch(() => undefined)));
   await annex.stop();
+  const ceiling = await prosodyCeiling(prosody, secret, players);
+  await Promise.all(clients.map((c) => c.stop().catch(() => undefined)));
   await prosody.stop();
-  return { mode: "prosody", ...result };
+  const snapshotsDeliveredPerSecond = Math.round(result.snapshotDelivery * players.length * SNAP_HZ);
+  return { mode: "prosody", ...result, snapshotsDeliveredPerSecond, prosodyCeiling: ceiling,
+    deliveredVsCeiling: Math.round((snapshotsDeliveredPerSecond / ceiling.routedPerSecond) * 100) / 100 };
+}
+
+/**
+ * Prosody's own routing ceiling for pong's stanzas, in the same run, to the same c2s clients: with Annex stopped,
+ * a raw XEP-0114 connection on pong's domain (string templates, no parser) sends snapshot-sized headlines to the
+ * players round-robin, closed loop (at most CEILING_WINDOW not yet received by the bots), for CEILING_S seconds.
+ * The bots parse them exactly as they parse pong's, so the client side costs the same in both measurements.
+ */
+async function prosodyCeiling(prosody, secret, players) {
+  const { connectComponent } = await import("../lib/links.mjs");
+  const link = await connectComponent({ port: prosody.componentPort, domain: DOMAIN, secret });
+  const seconds = Number(process.env.CEILING_S ?? 5);
+  const window = Number(process.env.CEILING_WINDOW ?? 2000);
+  const received = () => players.reduce((n, p) => n + p.snapshots, 0);
+  for (const p of players) { p.snapshots = 0; p.counting = true; }
+  const stanza = (to, i) => `<message from="${DOMAIN}" to="${to}" type="headline"><s xmlns="${NS}" r="r1" t="${i}" a="${i % 1000}" b="400,300,5,-3" p="250,250" sc="0,0" ph="play"/><no-store xmlns="urn:xmpp:hints"/></message>`;
+  let sent = 0;
+  const c0 = cpuMs(prosody.pid);
+  const t0 = performance.now();
+  let warm = -1;
+  let warmAt = 0;
+  while (performance.now() - t0 < seconds * 1000) {
+    if (warm < 0 && performance.now() - t0 > 1000) { warm = received(); warmAt = performance.now(); }
+    let batch = "";
+    while (sent - received() < window) batch += stanza(players[sent % players.length].jid, sent++);
+    if (batch) link.socket.write(batch);
+    await sleep(1);
+  }
+  const routed = received() - warm;
+  const elapsed = (performance.now() - warmAt) / 1000;
+  const result = { routedPerSecond: Math.round(routed / elapsed), window, seconds, prosodyCores: Math.round(((cpuMs(prosody.pid) - c0) / (seconds * 1000)) * 1000) / 1000 };
+  for (const p of players) p.counting = false;
+  link.socket.destroy();
+  return result;
 }
 
 for (const n of roomList.split(",").map(Number)) {
