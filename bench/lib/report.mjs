@@ -59,6 +59,13 @@ function targets(all) {
   const add = (what, r, target, higher, note = "") => rows.push(`| ${what} | ${r ? sp(r, 2) : "–"} | ${higher ? "≥" : "≤"} ${target} | ${verdict(r, target, higher)} | ${note} |`);
   add("Saturation, direct: Annex / raw throughput", ratio(sat?.raw?.direct, "annex", "raw", w, rps), 1.5, true, "issue 9 target");
   add("Saturation, through Prosody: Annex / floor throughput", ratio(sat?.raw?.prosody, "annex", "floor", w, rps), 0.95, true, "issue 9 target (never the bottleneck)");
+  for (const k of ["w8", "w128", "w256"]) add(`Saturation, direct, window ${k.slice(1)}: Annex / raw throughput`, ratio(sat?.raw?.direct, "annex", "raw", k, rps), 1.5, true, "issue 20 goal (every window 1–256)");
+  add("Saturation, direct: Annex CPU per stanza, window 256 / window 32", ratioAcross(sat?.raw?.direct, "annex", "annex", "w256", w, cpu), 1.2, false, "issue 20 goal (no slow path under bursts)");
+  add("Saturation, through Prosody, window 256: Annex / floor throughput", ratio(sat?.raw?.prosody, "annex", "floor", "w256", rps), 0.95, true, "issue 20 goal (saturates Prosody)");
+  if (sat?.raw?.direct?.before) {
+    add("Saturation, direct, window 32: Annex / Annex before, throughput", ratio(sat.raw.direct, "annex", "before", w, rps), 1, true, "before/after, same run");
+    add("Saturation, direct, window 256: Annex / Annex before, CPU per stanza", ratio(sat.raw.direct, "annex", "before", "w256", cpu), 1, false, "before/after, same run");
+  }
   add("Saturation, direct: Annex / raw CPU per stanza", ratio(sat?.raw?.direct, "annex", "raw", w, cpu), 1.1, false, "research S2 goal");
   add("Latency, direct: Annex / raw p50", ratio(all.latency?.raw?.direct, "annex", "raw", "w1", p50), 1.2, false, "research S1 goal");
   add("Latency, direct: Annex / raw p99", ratio(all.latency?.raw?.direct, "annex", "raw", "w1", p99), 1.5, false, "research S1 goal");
@@ -76,9 +83,9 @@ function targets(all) {
   ].join("\n");
 }
 
-function ratioAcross(raw, aLabel, bLabel, aKey, bKey) {
+function ratioAcross(raw, aLabel, bLabel, aKey, bKey, metric = rps) {
   if (!raw?.[aLabel] || !raw?.[bLabel]) return undefined;
-  return ratio({ a: { k: raw[aLabel][aKey] }, b: { k: raw[bLabel][bKey] } }, "a", "b", "k", rps);
+  return ratio({ a: { k: raw[aLabel][aKey] }, b: { k: raw[bLabel][bKey] } }, "a", "b", "k", metric);
 }
 
 function lossOf(all, variant) {

@@ -3,7 +3,7 @@
 import { closedLoop, largeRun, openLoop } from "./session.mjs";
 import { echoWorkload, iqWorkload, largeWorkload } from "./workloads.mjs";
 
-export const ECHO_VARIANTS = ["annex", "raw", "slixmpp", "floor"];
+export const ECHO_VARIANTS = ["annex", ...(process.env.ANNEX_BEFORE ? ["before"] : []), "raw", "slixmpp", "floor"];
 export const IQ_VARIANTS = ["annex", "raw", "slixmpp"];
 export const SATURATION_WINDOW = 32;
 
@@ -29,8 +29,15 @@ export const SCENARIOS = {
         workload: echo(),
         steps: [
           { key: `w${SATURATION_WINDOW}`, run: (gen, ctx) => closedLoop(gen, ctx, { window: SATURATION_WINDOW, warmMs: 1000, measureMs: 3000 }) },
-          // A burst window larger than Annex's default maxInFlight (64): a correctness gate for loss.
-          ...(mode === "direct" ? [{ key: "w256", run: (gen, ctx) => closedLoop(gen, ctx, { window: 256, warmMs: 300, measureMs: 1500, drainMs: 1500 }) }] : []),
+          // Bursts larger than Annex's default maxInFlight (64): the dispatcher's waiting queue (issue 20), and a
+          // correctness gate for loss. Through Prosody, window 256 saturates Prosody ("never the bottleneck").
+          ...(mode === "direct"
+            ? [
+                { key: "w8", run: (gen, ctx) => closedLoop(gen, ctx, { window: 8, warmMs: 300, measureMs: 1500 }) },
+                { key: "w128", run: (gen, ctx) => closedLoop(gen, ctx, { window: 128, warmMs: 300, measureMs: 1500, drainMs: 1500 }) },
+                { key: "w256", run: (gen, ctx) => closedLoop(gen, ctx, { window: 256, warmMs: 300, measureMs: 1500, drainMs: 1500 }) },
+              ]
+            : [{ key: "w256", run: (gen, ctx) => closedLoop(gen, ctx, { window: 256, warmMs: 500, measureMs: 2000, drainMs: 2000 }) }]),
         ],
       })),
   },

@@ -19,6 +19,8 @@ export const VARIANTS = {
   raw: { label: "raw @xmpp/component 0.13.1", short: "A" },
   slixmpp: { label: "Slixmpp 1.8.3 ComponentXMPP", short: "B" },
   floor: { label: "floor (string scanning, no parser)", short: "C1" },
+  // ANNEX_BEFORE=<a built checkout of an earlier commit>: the same echo, run from that checkout (before/after in one run).
+  before: { label: `Annex before (${process.env.ANNEX_BEFORE_LABEL ?? "ANNEX_BEFORE"})`, short: "F0" },
 };
 
 /**
@@ -29,6 +31,10 @@ export async function startVariant(name, { port, host = "127.0.0.1", iq, cpuProf
   const server = `${host}:${port}`;
   let argv;
   if (name === "annex") argv = await annexArgv({ server, port, host, iq, cpuProfDir });
+  else if (name === "before") {
+    if (!process.env.ANNEX_BEFORE) throw new Error("variant 'before' needs ANNEX_BEFORE=<a built checkout>");
+    argv = await annexArgv({ server, port, host, iq, cpuProfDir, root: process.env.ANNEX_BEFORE });
+  }
   else if (name === "raw") argv = ["node", join(BENCH_DIR, "variants/raw-echo.mjs"), server, ECHO_DOMAIN, ...(iq ? ["iq", String(iq)] : [])];
   else if (name === "slixmpp") argv = ["/usr/bin/python3", join(BENCH_DIR, "variants/slix-echo.py"), server, ECHO_DOMAIN, ...(iq ? ["iq", String(iq)] : [])];
   else if (name === "floor") {
@@ -60,8 +66,8 @@ export async function startVariant(name, { port, host = "127.0.0.1", iq, cpuProf
   };
 }
 
-async function annexArgv({ server, port, host, iq, cpuProfDir }) {
-  const node = ["node", ...(cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`] : []), join(ROOT, "dist/bin/annex.js"), "run"];
+async function annexArgv({ server, port, host, iq, cpuProfDir, root = ROOT }) {
+  const node = ["node", ...(cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`] : []), join(root, "dist/bin/annex.js"), "run"];
   // Every feature on: dispatch with reply rules, the built-ins, metrics over HTTP, info-level logs.
   const metricsPort = await freePort();
   if (!iq) {
