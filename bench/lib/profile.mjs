@@ -72,6 +72,8 @@ export function analyseProfile(profile) {
     topSelf: [...list].sort((a, b) => b.selfUs - a.selfUs).slice(0, 20),
     annexSelf: list.filter((f) => f.group === "annex").sort((a, b) => b.selfUs - a.selfUs).slice(0, 15),
     annexInclusive: list.filter((f) => f.group === "annex").sort((a, b) => b.inclusiveUs - a.inclusiveUs).slice(0, 15),
+    // Everything, for a closer look (bench/pong/profile.mjs prints more of it).
+    all: list,
   };
 }
 

@@ -4,6 +4,9 @@ import type { Element } from "../stanza/xml.js";
 // receives passes the inbound middleware before dispatch, every stanza it sends passes the outbound
 // middleware before the link. A middleware calls next() to pass the stanza on, returns without calling
 // it to drop the stanza, and may answer through ctx.send (which goes out through the outbound pipeline).
+// A fan-out copy (Sender.fanOut, fanout.ts) is a stanza of its own here: own attrs and list of children,
+// the children shared with its template. A middleware may drop it or change its attributes or children list
+// (that copy is then serialised afresh); it must not change the inside of a shared child.
 
 export type Direction = "inbound" | "outbound";
 
