@@ -248,9 +248,13 @@ async function runProsody(rooms) {
   }, annex);
   clearInterval(inputs);
   await annex.stop();
-  const ceiling = await prosodyCeiling(prosody, secret, players);
-  await Promise.all(clients.map((c) => c.stop().catch(() => undefined)));
-  await prosody.stop();
+  let ceiling;
+  try {
+    ceiling = await prosodyCeiling(prosody, secret, players);
+  } finally {
+    await Promise.all(clients.map((c) => c.stop().catch(() => undefined)));
+    await prosody.stop();
+  }
   const snapshotsDeliveredPerSecond = Math.round(result.snapshotDelivery * players.length * SNAP_HZ);
   return { mode: "prosody", ...result, snapshotsDeliveredPerSecond, prosodyCeiling: ceiling,
     deliveredVsCeiling: Math.round((snapshotsDeliveredPerSecond / ceiling.routedPerSecond) * 100) / 100 };
@@ -264,7 +268,16 @@ async function runProsody(rooms) {
  */
 async function prosodyCeiling(prosody, secret, players) {
   const { connectComponent } = await import("../lib/links.mjs");
-  const link = await connectComponent({ port: prosody.componentPort, domain: DOMAIN, secret });
+  // Prosody may not have seen Annex's connection close yet (conflict): try again for a few seconds.
+  let link;
+  for (let attempt = 0; !link; attempt++) {
+    try {
+      link = await connectComponent({ port: prosody.componentPort, domain: DOMAIN, secret });
+    } catch (err) {
+      if (attempt >= 20 || !String(err.message).includes("conflict")) throw err;
+      await sleep(250);
+    }
+  }
   const seconds = Number(process.env.CEILING_S ?? 5);
   const window = Number(process.env.CEILING_WINDOW ?? 2000);
   const received = () => players.reduce((n, p) => n + p.snapshots, 0);
