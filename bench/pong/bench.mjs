@@ -268,7 +268,9 @@ async function runProsody(rooms) {
  */
 async function prosodyCeiling(prosody, secret, players) {
   const { connectComponent } = await import("../lib/links.mjs");
-  // Prosody may not have seen Annex's connection close yet (conflict): try again for a few seconds.
+  // Prosody may not have seen Annex's connection close yet (a conflict, which links.mjs throws from its socket
+  // handler): give a starved Prosody time first, then retry the ones that fail as a rejection.
+  await sleep(Number(process.env.CEILING_DELAY_MS ?? 3000));
   let link;
   for (let attempt = 0; !link; attempt++) {
     try {
