@@ -72,6 +72,19 @@ describeEachServer("wrong setups get their own line", (kind) => {
     await runAndDoctor(config(sshPort), new RegExp(`^annex: not-xmpp: xmpp://127\\.0\\.0\\.1:${sshPort} is not an XMPP component port \\(it sent "SSH-2\\.0-OpenSSH_9\\.2p1 De"\\): set server\\.port to ${ANY_SERVER_HINT}$`, "m"), "SSH port");
   });
 
+  if (kind === "prosody") {
+    test("a component domain that is one of Prosody's VirtualHosts: the fix says a component cannot share a host's name", async () => {
+      // Prosody answers a VirtualHost's name as it answers an unknown one, so one line covers both.
+      const line = /^annex: host-unknown: the server at xmpp:\/\/127\.0\.0\.1:\d+ does not know localhost: add Component "localhost" with a component_secret to its config \(Prosody\) and reload it; if localhost is one of its VirtualHosts, a component cannot share that name: give the component a domain of its own \(e\.g\. a subdomain of localhost\)$/m;
+      const run = await AnnexProcess.start(config(server.componentPort, "localhost"), { waitOnline: false });
+      assert.equal(await run.exited, 78, run.output);
+      assert.match(run.output, line);
+      const doctor = await AnnexProcess.start(config(server.componentPort, "localhost"), { command: ["doctor"], waitOnline: false });
+      assert.equal(await doctor.exited, 78, doctor.output);
+      assert.match(doctor.output, asFix(line));
+    });
+  }
+
   if (kind === "ejabberd") {
     test("a component domain that is one of ejabberd's own hosts is fatal (exit 78), not a 60-second retry", async () => {
       const line = /^annex: conflict: ejabberd already serves localhost as one of its own hosts, so no component can take it: give the component a domain that is not in ejabberd's hosts list \(e\.g\. a subdomain\), or remove localhost from hosts$/m;
