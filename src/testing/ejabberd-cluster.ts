@@ -106,7 +106,9 @@ export class ManagedEjabberdCluster {
 
   /**
    * Kills node i (0-based) at once, SIGKILL of its whole process group (the Erlang VM included): a crash, for
-   * failure tests. The other nodes keep running and notice the lost node through Erlang distribution.
+   * failure tests. The other nodes keep running and notice the lost node through Erlang distribution, and the
+   * routes of components connected to it vanish with it. `nodes[i].launch()` starts it again: it rejoins the
+   * cluster by itself (its Mnesia schema names the other nodes), with the same ports.
    */
   async killNode(i: number): Promise<void> {
     const node = this.nodes[i];

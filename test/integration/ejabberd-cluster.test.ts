@@ -23,7 +23,8 @@ describe("ejabberd cluster of two nodes: a client on node 1 reaches a component 
     });
     annex = await AnnexProcess.start(
       {
-        server: { host: "127.0.0.1", port: cluster.nodes[1].componentPort },
+        // A quick reconnect, for the last test's relaunch of node 2.
+        server: { host: "127.0.0.1", port: cluster.nodes[1].componentPort, reconnect: { initialMs: 100, maxMs: 500 } },
         components: [{ type: "echo", domain: "echo.localhost", secretFile: "echo.secret" }],
       },
       { files: { "echo.secret": "echo-secret\n" } },
@@ -61,7 +62,7 @@ describe("ejabberd cluster of two nodes: a client on node 1 reaches a component 
   });
 
   // Last: it takes node 2 away.
-  test("killNode(1) crashes node 2: node 1 drops it from the cluster and answers for the lost component", async () => {
+  test("killNode(1) crashes node 2: node 1 drops it and answers for the lost component; relaunched, node 2 rejoins and echo is back", async () => {
     await cluster.killNode(1);
     const deadline = Date.now() + 10_000;
     let members = await cluster.listCluster();
@@ -77,5 +78,17 @@ describe("ejabberd cluster of two nodes: a client on node 1 reaches a component 
     const reply = await alice.waitFor(byId("ping-gone"), 5000, "the server's error for the lost component");
     assert.equal(reply.attrs.type, "error");
     assert.ok(reply.getChild("error")?.getChild("forbidden", STANZAS), reply.toString());
+
+    // Relaunched, node 2 finds the cluster through its Mnesia schema by itself; Annex reconnects to it.
+    await cluster.nodes[1].launch();
+    assert.deepEqual((await cluster.listCluster()).sort(), cluster.nodes.map((n) => n.node).sort());
+    const back = Date.now() + 10_000;
+    for (let i = 0; ; i++) {
+      await alice.send(xml("message", { to: "echo.localhost", type: "chat", id: `back-${i}` }, xml("body", {}, "back?")));
+      const answer = await alice.waitFor(byId(`back-${i}`), 1000, "an answer").catch(() => undefined);
+      if (answer?.attrs.type === "chat") break;
+      assert.ok(Date.now() < back, `echo not back within 10 s of node 2's relaunch; last answer: ${answer?.toString()}\n${annex.output.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
   });
 });
