@@ -6,3 +6,4 @@ export { freePort, isListening } from "./ports.js";
 export { ManagedEjabberd, EjabberdMissingError, EJABBERDCTL_BIN, type EjabberdOptions, type EjabberdComponent, type EjabberdErlangOptions } from "./ejabberd.js";
 export { ManagedEjabberdCluster, type EjabberdClusterOptions } from "./ejabberd-cluster.js";
 export { startServer, testServerKinds, SERVER_KINDS, type ServerKind, type ManagedServer, type ServerOptions } from "./servers.js";
+export { ManagedPostgres } from "./postgres.js";
