@@ -2,7 +2,7 @@
 // Sums up bench/before-after.sh's logs: lines "<variant> {json}" from bench/pong/bench.mjs, snapshot-cost.mjs and
 // bench/feed/fanout.mjs become median [min–max] per variant and case, as Markdown table rows.
 //   node bench/summarize.mjs /tmp/perf-runs
-import { readFileSync, existsSync } from "node:fs";
+import { readFileSync, readdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
 
 const dir = process.argv[2] ?? "/tmp/perf-runs";
@@ -38,14 +38,13 @@ if (pong.size) {
 }
 
 // Pong through Prosody
-const pp = group(lines("pong-prosody.log").filter((x) => x.r.mode === "prosody"), (x) => `${x.r.rooms} ${x.v}`);
-if (pp.size) {
+// Pong through Prosody: every run, in the order they ran (pong-prosody*.log)
+const pp = readdirSync(dir).filter((f) => /^pong-prosody.*\.log$/.test(f)).sort().flatMap((f) => lines(f)).filter((x) => x.r.mode === "prosody" && x.r.prosodyCeiling);
+if (pp.length) {
   console.log("| rooms | Annex | snapshot delivery | delivered/s | Prosody ceiling/s (same run) | delivered / ceiling | Annex cores | Prosody cores (pong / ceiling) | lateness p99 ms |");
   console.log("|---|---|---|---|---|---|---|---|---|");
-  for (const [k, rs] of pp) {
-    const [rooms, v] = k.split(" ");
-    const r = rs[0];
-    console.log(`| ${rooms} | ${v} | ${r.snapshotDelivery} | ${r.snapshotsDeliveredPerSecond} | ${r.prosodyCeiling.routedPerSecond} | ${r.deliveredVsCeiling} | ${r.annexCores} | ${r.prosodyCores} / ${r.prosodyCeiling.prosodyCores} | ${r.latenessMs.p99} |`);
+  for (const { v, r } of pp) {
+    console.log(`| ${r.rooms} | ${v} | ${r.snapshotDelivery} | ${r.snapshotsDeliveredPerSecond} | ${r.prosodyCeiling.routedPerSecond} | ${r.deliveredVsCeiling} | ${r.annexCores} | ${r.prosodyCores} / ${r.prosodyCeiling.prosodyCores} | ${r.latenessMs.p99} |`);
   }
   console.log();
 }
