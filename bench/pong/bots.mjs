@@ -28,6 +28,8 @@ let online = false;
 let counting = false;
 let bad = 0;
 let unexpected = 0;
+/** IQs and presences from the component (its keepalive and claim probes): not game traffic. */
+let others = 0;
 let buffer = "";
 
 function onStanza(stanza) {
@@ -66,20 +68,32 @@ function onText(text) {
     }
     return;
   }
+  // Stanza by stanza: messages are scanned; anything else (the link's keepalive and claim probes, IQs) is skipped
+  // whole, so its attributes are never taken for a message's.
   let from = 0;
   for (;;) {
-    const end = buffer.indexOf("</message>", from);
-    if (end === -1) break;
-    onStanza(buffer.slice(from, end));
-    from = end + 10;
+    const start = buffer.indexOf("<", from);
+    if (start === -1) break;
+    const name = buffer.startsWith("<message", start) ? "message" : /^<(iq|presence)[\s/>]/.exec(buffer.slice(start, start + 10))?.[1];
+    if (name === undefined) {
+      bad++;
+      from = buffer.length; // unknown markup: drop what we have (counted) rather than misread it
+      break;
+    }
+    const tagEnd = buffer.indexOf(">", start);
+    if (tagEnd === -1) break;
+    let end;
+    if (buffer[tagEnd - 1] === "/") end = tagEnd + 1;
+    else {
+      const close = buffer.indexOf(`</${name}>`, tagEnd);
+      if (close === -1) break;
+      end = close + name.length + 3;
+    }
+    if (name === "message") onStanza(buffer.slice(start, end));
+    else others++;
+    from = end;
   }
   buffer = from === 0 ? buffer : buffer.slice(from);
-  // Anything else (a keepalive probe IQ) is skipped once it is complete.
-  if (buffer.length > 0 && !buffer.startsWith("<message")) {
-    const iq = buffer.indexOf("</iq>");
-    if (iq !== -1) buffer = buffer.slice(iq + 5);
-    else if (buffer.endsWith("/>") && buffer.startsWith("<iq")) buffer = "";
-  }
 }
 
 const server = net.createServer((s) => {
@@ -112,7 +126,7 @@ process.on("message", (m) => {
     counting = false;
     const snapshots = players.reduce((n, p) => n + p.snapshots, 0);
     const silent = players.filter((p) => p.snapshots === 0).length;
-    process.send({ snapshots, bad, unexpected, silent, players: players.length });
+    process.send({ snapshots, bad, unexpected, silent, others, players: players.length });
   } else if (m.cmd === "exit") {
     clearInterval(inputs);
     socket?.destroy();
