@@ -145,3 +145,43 @@ test("LISTEN/NOTIFY: a process sees another's subscribe one round trip after the
     await Promise.all([a.close(), b.close()]);
   }
 });
+
+test("two feed processes on one database: each answers the other's subscriptions, after a bounded delay (measured)", async (t) => {
+  const { createHarness } = await import("annex/testing");
+  const { Feed } = await import("../../components/feed/index.js");
+  const { FeedService } = await import("../../components/feed/service.js");
+  const url = await server.createDatabase();
+  const make = () => createHarness(Feed, { domain: "feed.localhost", options: { storage: url, nodes: { n: {} } } });
+  const a = make();
+  const b = make();
+  await a.start();
+  await b.start();
+  try {
+    const onB = b.host.instance(FeedService);
+    const delays: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const jid = `u${i}@localhost`;
+      const started = performance.now();
+      const [reply] = await a.inject(`<iq type='set' id='s${i}' from='${jid}/r'><pubsub xmlns='http://jabber.org/protocol/pubsub'><subscribe node='n' jid='${jid}'/></pubsub></iq>`);
+      assert.equal(reply?.attrs.type, "result", String(reply));
+      while (!onB.subscription("n", jid)) {
+        assert.ok(performance.now() - started < 5_000, `process B did not see ${jid} within 5 s`);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      delays.push(performance.now() - started);
+      // The query of the issue ([0,1,0,1,1,1] across six identical queries before): B answers it too.
+      const [list] = await b.inject(`<iq type='get' id='l${i}' from='${jid}/r'><pubsub xmlns='http://jabber.org/protocol/pubsub'><subscriptions node='n'/></pubsub></iq>`);
+      assert.equal(list!.getChild("pubsub")!.getChild("subscriptions")!.getChildren("subscription").length, 1, String(list));
+    }
+    const [gone] = await b.inject(`<iq type='set' id='u0' from='u0@localhost/r'><pubsub xmlns='http://jabber.org/protocol/pubsub'><unsubscribe node='n' jid='u0@localhost'/></pubsub></iq>`);
+    assert.equal(gone?.attrs.type, "result", String(gone));
+    const onA = a.host.instance(FeedService);
+    const deadline = Date.now() + 5_000;
+    while (onA.subscription("n", "u0@localhost") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+    assert.equal(onA.subscription("n", "u0@localhost"), undefined, "A saw B's unsubscribe");
+    t.diagnostic(`subscribe on A until B's cache has it: ${delays.map((d) => d.toFixed(0)).join(", ")} ms`);
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+});
