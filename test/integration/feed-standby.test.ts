@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { xml } from "@xmpp/client";
 import type { Element } from "annex";
-import { freePort, ManagedEjabberdCluster, ManagedPostgres, type ManagedServer, startServer } from "annex/testing";
+import { freePort, ManagedEjabberd, ManagedEjabberdCluster, ManagedPostgres, type ManagedServer, startServer } from "annex/testing";
 import { AnnexProcess, byId, SERVERS, TestClient } from "./support.js";
 
 // Issue 17 items 2-3: three feed processes for one domain on one PostgreSQL (`standby`: one serves, the others
@@ -43,7 +43,14 @@ const components = [{ domain: FEED, secret: SECRET }];
 const targets: [string, () => Promise<Target>][] = SERVERS.map((kind) => [
   kind,
   async () => {
-    const server = await startServer(kind, { components, users });
+    // ejabberd registers accounts one ejabberdctl (one Erlang VM) each: ten at a time, not a hundred at once.
+    const server = await startServer(kind, { components, users: kind === "ejabberd" ? [] : users });
+    try {
+      if (server instanceof ManagedEjabberd) for (let i = 0; i < users.length; i += 10) await Promise.all(users.slice(i, i + 10).map((u) => server.register(u.username, u.password)));
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
     return { clients: server, componentPort: server.componentPort, stop: () => server.stop() };
   },
 ]);
