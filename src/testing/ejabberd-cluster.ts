@@ -9,7 +9,7 @@ export interface EjabberdClusterOptions extends Omit<EjabberdOptions, "dir" | "p
   nodes?: number;
   /** Accounts, registered once on node 1 after the join (the accounts table is shared by every node). */
   users?: { username: string; password: string }[];
-  /** How long one node may take to start, or to come back after its join; default 30 s. */
+  /** How long a joining node may take to listen again after `join_cluster`; default 30 s (each start has ManagedEjabberd's own 30 s). */
   timeoutMs?: number;
 }
 
