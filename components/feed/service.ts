@@ -53,8 +53,8 @@ export type FeedNode = NodeOptions & { name: string };
 
 export type { PublishRequest } from "./publish.js";
 
-/** How often the notified marks are written at most (see markNotified). */
-const MARK_EVERY_MS = 20;
+/** How often the notified marks are written at most on SQLite (see markNotified). */
+const SQLITE_MARK_EVERY_MS = 20;
 /** Items notified at once by the catch-up after a takeover. */
 const CATCH_UP_BATCH = 500;
 
@@ -92,6 +92,7 @@ export class FeedService implements OnStart, OnOnline, OnStop, FeedSink {
   /** Marks not yet written: the newest seq per node (written together, at most every MARK_EVERY_MS). */
   private readonly pendingMarks = new Map<string, number>();
   private markTimer?: NodeJS.Timeout;
+  private markInFlight = false;
   /** Server domains that granted us XEP-0356 roster access (for the XEP-0060 presence access model). */
   readonly rosterServers = new Set<string>();
   private sweep?: NodeJS.Timeout;
@@ -560,13 +561,19 @@ export class FeedService implements OnStart, OnOnline, OnStop, FeedSink {
   }
 
   /**
-   * The last-published bookkeeping: this item's notifications are queued. Written off the publish path and
-   * coalesced (one write per node every MARK_EVERY_MS at most, so SQLite's synchronous commit is not paid per
-   * item); an item fanned out in the last MARK_EVERY_MS before a kill -9 is notified again by the successor.
+   * The last-published bookkeeping: this item's notifications are queued. Written off the publish path. On
+   * PostgreSQL (where a standby takes over) at once, one write in flight at a time, the marks that came
+   * meanwhile in the next: an item fanned out within about one round trip before a kill -9 is notified again
+   * by the successor. On SQLite (one process) coalesced to one write every SQLITE_MARK_EVERY_MS, so its
+   * synchronous commit is not paid per item.
    */
   private markNotified(node: string, seq: number): void {
     this.pendingMarks.set(node, Math.max(seq, this.pendingMarks.get(node) ?? 0));
-    this.markTimer ??= setTimeout(() => this.flushMarks(), MARK_EVERY_MS);
+    if (this.store?.kind === "postgres") {
+      if (!this.markInFlight) this.flushMarks();
+    } else {
+      this.markTimer ??= setTimeout(() => this.flushMarks(), SQLITE_MARK_EVERY_MS);
+    }
   }
 
   private flushMarks(): void {
@@ -576,11 +583,16 @@ export class FeedService implements OnStart, OnOnline, OnStop, FeedSink {
     if (!store || this.pendingMarks.size === 0) return;
     const marks = [...this.pendingMarks];
     this.pendingMarks.clear();
+    this.markInFlight = true;
     this.marking = this.marking
       .then(async () => {
         for (const [node, seq] of marks) await store.markNotified(node, seq);
       })
-      .catch((err: unknown) => this.log.warn({ err }, "notified mark not stored"));
+      .catch((err: unknown) => this.log.warn({ err }, "notified mark not stored"))
+      .finally(() => {
+        this.markInFlight = false;
+        if (this.pendingMarks.size > 0 && store.kind === "postgres") this.flushMarks();
+      });
   }
 
   /**

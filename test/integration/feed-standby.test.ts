@@ -229,7 +229,10 @@ for (const [name, startTarget] of targets) {
       console.log(summary);
       assert.deepEqual(lost, [], "acknowledged items lost");
       assert.equal(resumed, SUBSCRIBERS, "live notifications resume for every subscriber");
-      assert.equal(duplicates, 0, "duplicate notifications");
+      // The one documented window (components/feed/README.md, "Several processes"): an item fanned out less than
+      // one PostgreSQL round trip before the kill, whose notified mark was not yet written, is notified again by
+      // the successor. At most one such item per takeover; anything more is a bug.
+      assert.ok(duplicates <= (PROCESSES - 1) * SUBSCRIBERS, `${duplicates} duplicate notifications`);
       assert.equal(missing, 0, "missing notifications");
       for (const ms of takeovers) assert.ok(ms < 10_000);
     });
