@@ -71,7 +71,7 @@ export class ComponentHost {
 
   constructor(options: HostOptions) {
     this.registry = HandlerRegistry.build(options.component, builtinPlugins(options.builtins));
-    const parsedOptions = validateOptions(this.registry.options.options, options.options ?? {}, options.optionsPath ?? "options");
+    const parsedOptions = validateOptions(this.registry.options.options, options.options ?? {}, options.optionsPath ?? "options", options.type ?? options.component.name);
     this.config = new ComponentConfig(options.domain, options.type ?? options.component.name, parsedOptions as Record<string, unknown>);
     this.log = options.log.child({ component: options.domain }, options.logLevel ? { level: options.logLevel } : {});
     this.iqCaller = new IqCaller(options.iqTimeoutMs);
@@ -141,7 +141,7 @@ export class ComponentHost {
         this.log.error({ err, class: instance.constructor.name }, "onStart failed: the component does not start");
         await this.stopStarted();
         this.state = "stopped";
-        throw err;
+        throw errors.startFailed(this.domain, instance.constructor.name, err);
       }
       this.started.push(instance);
     }
@@ -230,7 +230,7 @@ export class ComponentHost {
       if (!plugin.optionsToken) continue;
       const raw = { ...(plugin.defaults ?? {}), ...((fromConfig[plugin.name] as object | undefined) ?? {}) };
       try {
-        this.container.register(plugin.optionsToken, { useValue: validateOptions(plugin.options, raw, `${path}.${plugin.name}`) });
+        this.container.register(plugin.optionsToken, { useValue: validateOptions(plugin.options, raw, `${path}.${plugin.name}`, `the plugin "${plugin.name}"`) });
       } catch (err) {
         if (err instanceof ConfigError) problems.push(...err.lines);
         else throw err;

@@ -1,5 +1,6 @@
 import type { Server } from "node:http";
 import type { Logger } from "pino";
+import { ConfigError, ConfigProblems } from "../config/errors.js";
 import { type LoadedConfig, resolveSecret, resolveTls } from "../config/load.js";
 import { LinkSupervisor } from "../connection/supervisor.js";
 import { unlistedRouteClasses } from "../handlers/registry.js";
@@ -37,13 +38,36 @@ export class Runner {
     const metrics = new AnnexMetrics();
     const hosted = new HostedComponents();
     const components: RunningComponent[] = [];
-    const tls = await resolveTls(config);
+    // Every file, module, secret and options problem of every entry is gathered and thrown as one ConfigError.
+    const problems = new ConfigProblems();
+    const tls = await problems.check(() => resolveTls(config));
     for (const [index, entry] of config.components.entries()) {
-      const component = await resolveComponentClass(entry.type, options.catalogue, config.baseDir, index);
-      const secret = await resolveSecret(entry, index, config.baseDir);
+      const component = await problems.check(() => resolveComponentClass(entry.type, options.catalogue, config.baseDir, index));
+      const secret = await problems.check(() => resolveSecret(entry, index, config.baseDir));
+      if (component === undefined) continue;
       const domain = entry.domain;
       const { server } = config;
       const log = options.log.child({ component: domain }, entry.log.level ? { level: entry.log.level } : {});
+      const host = await problems.check(
+        () =>
+          new ComponentHost({
+            component,
+            domain,
+            type: typeof entry.type === "string" ? entry.type : entry.type.module,
+            options: entry.options,
+            optionsPath: `components[${index}].options`,
+            builtins: entry.builtins,
+            plugins: entry.plugins,
+            maxInFlight: entry.maxInFlight,
+            maxQueued: entry.maxQueued,
+            logLevel: entry.log.level,
+            log: options.log,
+            hosted,
+            hooks: metrics.hooksFor(domain),
+            metrics: new Metrics(metrics.registry, domain),
+          }),
+      );
+      if (host === undefined || secret === undefined) continue;
       const link = new LinkSupervisor({
         host: server.host,
         port: server.port,
@@ -59,22 +83,6 @@ export class Runner {
         maxQueueBytes: server.maxQueueBytes,
         tls,
       });
-      const host = new ComponentHost({
-        component,
-        domain,
-        type: typeof entry.type === "string" ? entry.type : entry.type.module,
-        options: entry.options,
-        optionsPath: `components[${index}].options`,
-        builtins: entry.builtins,
-        plugins: entry.plugins,
-        maxInFlight: entry.maxInFlight,
-        maxQueued: entry.maxQueued,
-        logLevel: entry.log.level,
-        log: options.log,
-        hosted,
-        hooks: metrics.hooksFor(domain),
-        metrics: new Metrics(metrics.registry, domain),
-      });
       // Counting is a pipeline member: plain integers per stanza, exported when /metrics is scraped.
       const counters = metrics.middlewareFor(domain);
       bindLink(host, link, { inbound: [counters.inbound], outbound: [counters.outbound] });
@@ -85,6 +93,7 @@ export class Runner {
       });
       components.push({ host, link });
     }
+    problems.throwIfAny();
     return new Runner(components, metrics, config, options.log);
   }
 
@@ -115,7 +124,11 @@ export class Runner {
   async start(): Promise<void> {
     const { port, host } = this.config.metrics;
     if (port > 0) {
-      this.opsServer = await startOpsServer(host, port, { metrics: () => this.metricsText(), health: () => this.health() });
+      try {
+        this.opsServer = await startOpsServer(host, port, { metrics: () => this.metricsText(), health: () => this.health() });
+      } catch (err) {
+        throw metricsListenProblem(err, host, port);
+      }
       this.log.info({ url: `http://${host}:${port}/metrics` }, "metrics and /healthz listening");
     }
     for (const cls of unlistedRouteClasses([...BUILTIN_PLUGINS])) {
@@ -140,3 +153,12 @@ export class Runner {
   }
 }
 
+/** A /metrics port that cannot be opened is a config problem: named by its key, with the fix. */
+function metricsListenProblem(err: unknown, host: string, port: number): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  const fix = "set metrics.port (or ANNEX_METRICS_PORT, --metrics-port) to a free port, or 0 to serve no metrics";
+  if (code === "EADDRINUSE") return new ConfigError([`metrics.port: ${host}:${port} is already in use by another process (EADDRINUSE): ${fix}`]);
+  if (code === "EACCES") return new ConfigError([`metrics.port: not allowed to listen on ${host}:${port} (EACCES; ports below 1024 need privileges): ${fix}`]);
+  if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND") return new ConfigError([`metrics.host: ${host} is not an address of this machine (${code}): set metrics.host (or ANNEX_METRICS_HOST) to one, e.g. 127.0.0.1`]);
+  return err;
+}
