@@ -34,7 +34,7 @@ export function describeValue(value: unknown): string {
  * produced the issues: with it, an unknown key gets the closest key that object does take.
  */
 export function formatIssues(issues: readonly core.$ZodIssue[], input: unknown, prefix = "", sources?: Map<string, string>, schema?: ZodType): string[] {
-  return issues.flatMap((issue) => {
+  return expandUnions(issues, input).flatMap((issue) => {
     if (issue.code === "unrecognized_keys") {
       const valid = schema ? keysAt(schema, issue.path) : [];
       return issue.keys.map((key) => `${formatPath(prefix, issue.path)}: unknown key ${JSON.stringify(key)}${suggestKey(key, valid)}`);
@@ -45,10 +45,36 @@ export function formatIssues(issues: readonly core.$ZodIssue[], input: unknown, 
   });
 }
 
+/**
+ * An object that matches no branch of a union (`false | {…}`, `"name" | {module}`) is reported by the one
+ * object branch it was meant for, so its own mistakes (an unknown key, a wrong type) get their usual lines.
+ */
+function expandUnions(issues: readonly core.$ZodIssue[], input: unknown): core.$ZodIssue[] {
+  return issues.flatMap((issue) => {
+    if (issue.code !== "invalid_union") return [issue];
+    const value = valueAt(input, issue.path);
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return [issue];
+    const objectBranches = issue.errors.filter((branch) => !branch.some((i) => i.path.length === 0 && (i.code === "invalid_type" || i.code === "invalid_value")));
+    if (objectBranches.length !== 1) return [issue];
+    return expandUnions(
+      (objectBranches[0] as core.$ZodIssue[]).map((i) => ({ ...i, path: [...issue.path, ...i.path] }) as core.$ZodIssue),
+      input,
+    );
+  });
+}
+
 function formatIssue(issue: core.$ZodIssue, input: unknown, prefix: string): string {
   const where = formatPath(prefix, issue.path);
   const found = describeValue(valueAt(input, issue.path));
   if (issue.code === "invalid_type") return `${where}: expected ${issue.expected}, found ${found}`;
+  if (issue.code === "invalid_union" && issue.message === "Invalid input") {
+    // zod's generic union message: say what each branch takes instead (e.g. "false or object").
+    const expected = issue.errors.map((branch) => {
+      const root = branch.find((i) => i.path.length === 0);
+      return root?.code === "invalid_value" ? root.values.map((v) => JSON.stringify(v)).join(" or ") : root?.code === "invalid_type" ? root.expected : "object";
+    });
+    return `${where}: expected ${[...new Set(expected)].join(" or ")}, found ${found}`;
+  }
   return `${where}: ${issue.message} (found ${found})`;
 }
 
