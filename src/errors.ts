@@ -20,6 +20,8 @@ export const ErrorCode = {
   StartFailed: "ANNEX_ERR_START_FAILED",
   NoProsody: "ANNEX_ERR_NO_PROSODY",
   NoEjabberd: "ANNEX_ERR_NO_EJABBERD",
+  LeaseLost: "ANNEX_ERR_LEASE_LOST",
+  LeaseNeedsPg: "ANNEX_ERR_LEASE_NEEDS_PG",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -50,6 +52,8 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   { code: ErrorCode.StartFailed, className: "AnnexError", when: "`ComponentHost.start` (so `Runner.start`, `annex run`): a class's `onStart` threw; the message names the domain and the class, `err.cause` is what it threw" },
   { code: ErrorCode.NoProsody, className: "ProsodyMissingError", when: "`ManagedProsody.start` without `/usr/bin/prosody`" },
   { code: ErrorCode.NoEjabberd, className: "EjabberdMissingError", when: "`ManagedEjabberd.start` without `/usr/sbin/ejabberdctl`" },
+  { code: ErrorCode.LeaseLost, className: "AnnexError", when: "a component with `standby`: the session holding its domain's lease ended while it served; the runner stops it (`annex run` exits 75 so the service manager restarts it as a standby)" },
+  { code: ErrorCode.LeaseNeedsPg, className: "AnnexError", when: "`standby.postgres` (or `postgresLease`) without the `pg` package installed" },
 ];
 
 /** The markdown table of CATALOGUE, as docs/api.md carries it. */
@@ -139,4 +143,7 @@ export const errors = {
   startFailed: (domain: string, className: string, cause: unknown) =>
     new AnnexError(ErrorCode.StartFailed, `${domain}: ${className}.onStart() failed, so the component does not start: ${cause instanceof Error ? cause.message.split("\n")[0] : String(cause)}`, { cause }),
   handlerResult: (handler: string, what: string, fix: string) => new AnnexError(ErrorCode.HandlerResult, `${handler} returned ${what}: ${fix}`),
+  leaseLost: (key: string, reason: string) =>
+    new AnnexError(ErrorCode.LeaseLost, `lost the lease on ${key} (${reason}): another process may serve the domain now, so this one stopped serving it`),
+  leaseNeedsPg: () => new AnnexError(ErrorCode.LeaseNeedsPg, 'standby.postgres needs the "pg" package next to annex: npm install pg'),
 };
