@@ -150,7 +150,7 @@ describe("every secret, file, module and options problem of a config in one pass
         server: { tls: { caFile: "missing-ca.pem" } },
         components: [
           { type: "plain", domain: "a.localhost", secretFile: "a.secret", options: { greeting: "hi" } },
-          { type: "plian", domain: "b.localhost", secretEnv: "ANNEX_TEST_NO_SUCH_VARIABLE" },
+          { type: "plian", domain: "b.localhost", secretEnv: "ANNEX_TEST_NO_SUCH_VARIABLE", standby: { postgresEnv: "ANNEX_TEST_NO_SUCH_PG_URL" } },
           { type: { module: "./nowhere.js" }, domain: "c.localhost", secret: "s" },
         ],
       },
@@ -163,6 +163,7 @@ describe("every secret, file, module and options problem of a config in one pass
       'components[0].options: plain takes no options (it declares no options schema), found key "greeting": remove "options", or check the component type',
       'components[1].type: unknown component type "plian" (known: plain; for your own class use {"module": "./path.js"})',
       "components[1].secretEnv: the environment variable ANNEX_TEST_NO_SUCH_VARIABLE is not set",
+      "components[1].standby.postgresEnv: the environment variable ANNEX_TEST_NO_SUCH_PG_URL is not set",
       `components[2].type.module: cannot load ${join(dir, "nowhere.js")} (Cannot find module '${join(dir, "nowhere.js")}' imported from ${new URL("../../src/runtime/catalogue.js", import.meta.url).pathname})`,
     ]);
   });
