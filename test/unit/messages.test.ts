@@ -169,6 +169,20 @@ describe("every secret, file, module and options problem of a config in one pass
   });
 });
 
+describe("every unreadable secret of server-config --with-secrets in one pass", () => {
+  test("both missing secret files are listed, exit 78", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "annex-sc-"));
+    const file = join(dir, "annex.config.json");
+    await writeFile(file, JSON.stringify({ components: [{ type: "echo", domain: "a.localhost", secretFile: "a.secret" }, { type: "echo", domain: "b.localhost", secretEnv: "ANNEX_TEST_NO_SUCH_VARIABLE" }] }));
+    const lines: string[] = [];
+    assert.equal(await runCli(["server-config", "--config", file, "--with-secrets"], {}, { out: (l) => lines.push(l), err: (l) => lines.push(l) }, {}), 78);
+    assert.equal(
+      lines.join("\n"),
+      `annex: the configuration is not valid:\n  components[0].secretFile: cannot read ${join(dir, "a.secret")} (ENOENT)\n  components[1].secretEnv: the environment variable ANNEX_TEST_NO_SUCH_VARIABLE is not set`,
+    );
+  });
+});
+
 describe("a component without an options schema", () => {
   test("refuses non-empty options, naming the component and the fix; empty options pass", () => {
     const lines = configErrorLines(() => createHarness(Plain, { options: { greting: "hi", extra: 1 } }));
