@@ -1,6 +1,7 @@
 import "reflect-metadata";
 import type { Logger as PinoLogger } from "pino";
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from "tsyringe";
+import { suggestKey } from "../config/errors.js";
 import { ConfigError, errors } from "../errors.js";
 import { type DispatchHooks, Dispatcher } from "../dispatch/dispatcher.js";
 import { IqCaller } from "../dispatch/iq-caller.js";
@@ -221,7 +222,11 @@ export class ComponentHost {
     const problems: string[] = [];
     const names = new Set(this.registry.plugins.map((p) => p.name));
     for (const name of Object.keys(fromConfig)) {
-      if (!names.has(name)) problems.push(`${path}.${name}: ${this.config.type} has no plugin "${name}" (its plugins: ${[...names].sort().join(", ") || "none"})`);
+      if (!names.has(name)) {
+        const near = suggestKey(name, [...names]);
+        const guess = near.startsWith(" (did you mean") ? `: ${near.slice(2, -1)}` : "";
+        problems.push(`${path}.${name}: ${this.config.type} has no plugin "${name}"${guess} (its plugins: ${[...names].sort().join(", ") || "none"})`);
+      }
     }
     for (const plugin of this.registry.plugins) {
       for (const provider of plugin.providers ?? []) {

@@ -94,6 +94,11 @@ describe("a mistyped key gets the closest valid key, at every level of the schem
     assert.deepEqual(lines.sort(), ['options.limits: unknown key "perUsr" (did you mean "perUser"?)', 'options: unknown key "maxroom" (did you mean "maxRooms"?)']);
   });
 
+  test("a plugin name in plugins: the nearest plugin of the component", () => {
+    const lines = configErrorLines(() => createHarness(Plain, { plugins: { pnig: {} } }));
+    assert.deepEqual(lines, ['plugins.pnig: Plain has no plugin "pnig": did you mean "ping"? (its plugins: caps, disco, ping, time, version)']);
+  });
+
   test("wrong kinds of value for a union say what each branch takes", () => {
     const lines = configErrorLines(() => parseConfig({ server: { keepalive: true, tls: "yes" }, components: [{ type: "echo", domain: "a.localhost", secret: "s" }] }));
     assert.deepEqual(lines, ["server.keepalive: expected false or object, found boolean true", 'server.tls: expected false or object, found string "yes"']);
