@@ -235,7 +235,8 @@ export class ComponentHost {
       if (!plugin.optionsToken) continue;
       const raw = { ...(plugin.defaults ?? {}), ...((fromConfig[plugin.name] as object | undefined) ?? {}) };
       try {
-        this.container.register(plugin.optionsToken, { useValue: validateOptions(plugin.options, raw, `${path}.${plugin.name}`, `the plugin "${plugin.name}"`) });
+        // A plugin with an options token but no schema gets its defaults and the config's object as they are.
+        this.container.register(plugin.optionsToken, { useValue: plugin.options ? validateOptions(plugin.options, raw, `${path}.${plugin.name}`) : raw });
       } catch (err) {
         if (err instanceof ConfigError) problems.push(...err.lines);
         else throw err;
