@@ -52,7 +52,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   { code: ErrorCode.StartFailed, className: "AnnexError", when: "`ComponentHost.start` (so `Runner.start`, `annex run`): a class's `onStart` threw; the message names the domain and the class, `err.cause` is what it threw" },
   { code: ErrorCode.NoProsody, className: "ProsodyMissingError", when: "`ManagedProsody.start` without `/usr/bin/prosody`" },
   { code: ErrorCode.NoEjabberd, className: "EjabberdMissingError", when: "`ManagedEjabberd.start` without `/usr/sbin/ejabberdctl`" },
-  { code: ErrorCode.LeaseLost, className: "AnnexError", when: "a component with `standby`: the session holding its domain's lease ended while it served; the runner stops it (`annex run` exits 75 so the service manager restarts it as a standby)" },
+  { code: ErrorCode.LeaseLost, className: "AnnexError", when: "a component with `standby`: the session holding its domain's lease ended while it served; the runner stops it at once and it waits as a standby again" },
   { code: ErrorCode.LeaseNeedsPg, className: "AnnexError", when: "`standby.postgres` (or `postgresLease`) without the `pg` package installed" },
 ];
 
