@@ -25,13 +25,20 @@ system-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-# npm ci from the committed lockfile, again whenever the lockfile changes.
+# npm ci from the committed lockfile (the framework and the workspaces components/*), again whenever it changes.
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
 
+# The bundled components, each its own package (@annex/<name>, components/<name>/package.json).
+COMPONENT_PACKAGES := $(sort $(dir $(wildcard components/*/package.json)))
+
+# The framework and everything under test into dist/; then each component package into its own dist/
+# against the framework's declarations (node_modules/annex is the workspace's link to this folder), as a
+# user's build would see them; the CLI runs "type": "feed" from the package @annex/feed.
 build: node_modules/.package-lock.json
-	rm -rf dist
-	npx tsc -p tsconfig.json
+	rm -rf dist $(addsuffix dist,$(COMPONENT_PACKAGES))
+	node_modules/.bin/tsc -p tsconfig.json
+	printf '%s\n' $(COMPONENT_PACKAGES) | xargs -P 4 -I{} node_modules/.bin/tsc -p {}
 	node scripts/build-web.mjs dist/web
 
 # Node 20's runner takes files, not globs: list the compiled *.test.js files of each suite.

@@ -14,6 +14,8 @@ export const ErrorCode = {
   Stopping: "ANNEX_ERR_STOPPING",
   Jid: "ANNEX_ERR_JID",
   Config: "ANNEX_ERR_CONFIG",
+  ComponentNotInstalled: "ANNEX_ERR_COMPONENT_NOT_INSTALLED",
+  ForeignCopy: "ANNEX_ERR_FOREIGN_COPY",
   Registry: "ANNEX_ERR_REGISTRY",
   HandlerResult: "ANNEX_ERR_HANDLER_RESULT",
   LinkFatal: "ANNEX_ERR_LINK_FATAL",
@@ -43,6 +45,8 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   { code: ErrorCode.Stopping, className: "AnnexError", when: "`Sender.send` after the component stopped; `Sender.request`: the component stopped while waiting" },
   { code: ErrorCode.Jid, className: "JidError", when: "`parseJid`, `Sender.send` with a bad `to`" },
   { code: ErrorCode.Config, className: "ConfigError", when: "config loading, component and plugin options, `Runner.create`, `createHarness`" },
+  { code: ErrorCode.ComponentNotInstalled, className: "ConfigError", when: "`Runner.create`, `annex run`, `annex config check`: a `type` names a component package (`feed` is `@annex/feed`) that is not installed; the message names the package to install" },
+  { code: ErrorCode.ForeignCopy, className: "ConfigError", when: "`Runner.create`, `annex run`, `annex config check`: the component class was decorated by another copy of annex than the one running it (another `node_modules/annex`); the message names both copies and the fix" },
   { code: ErrorCode.Registry, className: "RegistryError", when: "`HandlerRegistry.build` (so `ComponentHost`, `Runner.create`, `annex config check`, `createHarness`): not a component, duplicate routes, missing constructor metadata, bad plugins" },
   { code: ErrorCode.HandlerResult, className: "AnnexError", when: "dispatch: a handler returned something that is not an element (or a list of elements), or an IQ handler returned a whole `<iq>`; logged with the handler's name, IQs get `internal-server-error`" },
   { code: ErrorCode.LinkFatal, className: "FatalLinkError", when: "`Runner.start`, `Link.start`: the server refused a component for good; `err.failure` is `{ kind, condition, advice }`" },
@@ -68,8 +72,11 @@ export class AnnexError extends Error {
 
 /** A configuration problem: one line per bad field, naming the field, what was expected and what was found. */
 export class ConfigError extends AnnexError {
-  constructor(readonly lines: string[]) {
-    super(ErrorCode.Config, lines.join("\n"));
+  constructor(
+    readonly lines: string[],
+    code: ErrorCode = ErrorCode.Config,
+  ) {
+    super(code, lines.join("\n"));
     this.name = "ConfigError";
   }
 }

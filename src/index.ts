@@ -42,7 +42,7 @@ export type { OnStart, OnStop, OnOnline, OnOffline } from "./runtime/lifecycle.j
 export { ComponentHost, type HostOptions } from "./runtime/host.js";
 export { Runner, type RunnerOptions, type RunningComponent } from "./runtime/runner.js";
 export { HostedComponents, type HostedComponent } from "./runtime/hosted.js";
-export type { Catalogue } from "./runtime/catalogue.js";
+export { type Catalogue, type ComponentLoader, type LoadContext, packageCatalogue } from "./runtime/catalogue.js";
 export { ConfigError } from "./config/errors.js";
 export { parseConfig, loadConfigFile, resolveConfig, type LoadedConfig } from "./config/load.js";
 export type { AnnexConfig, ComponentEntry } from "./config/schema.js";
@@ -51,6 +51,7 @@ export { FatalLinkError, type LinkState, type LinkStats } from "./connection/sup
 export type { HealthReport } from "./ops/http.js";
 export type { Route } from "./handlers/registry.js";
 export { Metrics } from "./ops/metrics.js";
+export { createLogger, type PrettyMode } from "./ops/logger.js";
 export { stanzaForLog } from "./stanza/log.js";
 export { ANNEX_VERSION } from "./version.js";
 export { buildForm, parseForm, formValues, formType, parseBoolean, type DataForm, type FormField, type FieldType, type FormType } from "./stanza/forms.js";

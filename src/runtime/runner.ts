@@ -4,6 +4,7 @@ import { type LoadedConfig, resolveSecret, resolveTls } from "../config/load.js"
 import { LinkSupervisor } from "../connection/supervisor.js";
 import { unlistedRouteClasses } from "../handlers/registry.js";
 import { type HealthReport, startOpsServer } from "../ops/http.js";
+import { createLogger } from "../ops/logger.js";
 import { AnnexMetrics, Metrics } from "../ops/metrics.js";
 import { BUILTIN_PLUGINS } from "../plugins/index.js";
 import { bindLink } from "./bind.js";
@@ -17,8 +18,10 @@ export interface RunningComponent {
 }
 
 export interface RunnerOptions {
-  catalogue: Catalogue;
-  log: Logger;
+  /** Component types by name (`annex run` passes the bundled packages); default none, so only `{module}` types. */
+  catalogue?: Catalogue;
+  /** Default: the config's `log` settings through createLogger (JSON, or pretty on a terminal). */
+  log?: Logger;
 }
 
 /** Runs every component of a config: one host and one supervised link each, plus /metrics and /healthz. */
@@ -33,7 +36,8 @@ export class Runner {
   ) {}
 
   /** Resolves types, secrets and options for every entry; throws ConfigError listing what is wrong. */
-  static async create(config: LoadedConfig, options: RunnerOptions): Promise<Runner> {
+  static async create(config: LoadedConfig, given: RunnerOptions = {}): Promise<Runner> {
+    const options = { catalogue: given.catalogue ?? {}, log: given.log ?? createLogger(config.log.level, config.log.pretty) };
     const metrics = new AnnexMetrics();
     const hosted = new HostedComponents();
     const components: RunningComponent[] = [];
