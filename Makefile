@@ -6,7 +6,7 @@ SHELL := /bin/bash
 # second, independent XMPP client.
 APT_PACKAGES := prosody prosody-modules ejabberd python3-slixmpp postgresql chromium
 
-.PHONY: help deps system-deps build test test-unit test-integration test-reliability test-e2e bench demo screenshots clean
+.PHONY: help deps system-deps build test test-types test-unit test-integration test-reliability test-e2e bench demo screenshots clean
 
 help:
 	@echo "make demo   start a private Prosody with the bundled components and print where to go"
@@ -52,10 +52,14 @@ BENCH_TESTS = $$(find bench/test -name '*.test.mjs' | sort)
 # The spec output, and one summary line per XMPP server for the tests that run on both.
 REPORTERS = --test-reporter=spec --test-reporter-destination=stdout --test-reporter=./scripts/server-summary-reporter.mjs --test-reporter-destination=stdout
 
-test: deps build
+# The shipped declarations as a user's project sees them (strict, skipLibCheck false): test/types/consumer.
+test-types: build
+	node_modules/.bin/tsc -p test/types/consumer
+
+test: deps build test-types
 	node --test $(REPORTERS) $(UNIT_TESTS) $(BENCH_TESTS) $(INTEGRATION_TESTS) $(RELIABILITY_TESTS) $(E2E_TESTS)
 
-test-unit: node_modules/.package-lock.json build
+test-unit: node_modules/.package-lock.json build test-types
 	node --test --test-reporter=spec $(UNIT_TESTS)
 
 test-integration: deps build
