@@ -25,7 +25,8 @@ const USAGE = `Usage:
                                                 the same as server-config --server prosody
   annex doctor --config <file>                  connect and check each component, with the fix for each failure
   annex new <name> [--standalone] [--dir <path>]
-                                                a new component with a handler, a unit test and a README
+                                                a new component with a handler, a unit test and a README: a project
+                                                of its own (./<name>/), or components/<name>/ inside an Annex clone
   annex --version | --help
 
 Every setting can also come from the environment or a flag; the flag wins over the environment,

@@ -1,3 +1,4 @@
+import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ZodType } from "zod";
 import { ANNEX_VERSION } from "../version.js";
@@ -179,7 +180,7 @@ export interface FrameworkCopy {
 }
 
 /** dist/src/handlers/metadata.js (or src/handlers/metadata.ts) is three folders below the package folder. */
-export const THIS_COPY: FrameworkCopy = Object.freeze({ root: fileURLToPath(new URL("../../../", import.meta.url)), version: ANNEX_VERSION });
+export const THIS_COPY: FrameworkCopy = Object.freeze({ root: resolve(dirname(fileURLToPath(import.meta.url)), "../../.."), version: ANNEX_VERSION });
 const COPY_META = Symbol.for("annex:copy");
 
 export function recordCopy(cls: HandlerClass): void {
