@@ -1,6 +1,6 @@
 // The one error catalogue of Annex (the Fastify model): every code, the class that carries it and its
 // message live here, below every other folder, so any layer can throw them and nothing compares codes as
-// strings: `err.code === ErrorCode.LinkFatal`. docs/api.md's table is checked against CATALOGUE by a test.
+// strings: `err.code === ErrorCode.LinkFatal`. docs/errors.md's table is checked against CATALOGUE by a test.
 
 /** Every stable error code Annex throws. */
 export const ErrorCode = {
@@ -33,7 +33,7 @@ export interface CatalogueEntry {
   when: string;
 }
 
-/** The reference table: one row per code (docs/api.md renders exactly this, see errorTableMarkdown). */
+/** The reference table: one row per code (docs/errors.md renders exactly this, see errorTableMarkdown). */
 export const CATALOGUE: readonly CatalogueEntry[] = [
   { code: ErrorCode.NoTo, className: "AnnexError", when: "`Sender.send`/`request`: stanza without `to`" },
   { code: ErrorCode.ForeignFrom, className: "AnnexError", when: "`Sender.send`/`request`: `from` outside the domain" },
@@ -54,7 +54,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   { code: ErrorCode.NoEjabberd, className: "EjabberdMissingError", when: "`ManagedEjabberd.start` without `/usr/sbin/ejabberdctl`" },
 ];
 
-/** The markdown table of CATALOGUE, as docs/api.md carries it. */
+/** The markdown table of CATALOGUE, as docs/errors.md carries it. */
 export function errorTableMarkdown(): string {
   const rows = CATALOGUE.map((e) => `| \`${e.code}\` | \`${e.className}\` | ${e.when} |`);
   return ["| code | class | thrown by |", "| --- | --- | --- |", ...rows].join("\n");

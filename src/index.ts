@@ -1,6 +1,9 @@
+/**
+ * The public API of Annex. Components import from "annex"; tests also from "annex/testing".
+ * The guide (docs/guide.md) shows how the parts fit; this reference is built from the doc comments.
+ * @module annex
+ */
 import "reflect-metadata";
-
-// The public API of Annex. Components import from "annex"; tests also from "annex/testing".
 export { Component, Handlers, Service, Guard, Inject, Message, Presence, Iq, DiscoInfo, DiscoItems, type IqHandlerResult, type StanzaHandlerResult } from "./handlers/decorators.js";
 export type { ComponentOptions, Identity, IqFilter, RouteFilter, HandlerClass, CanHandle, GuardFn, GuardContext } from "./handlers/metadata.js";
 export { definePlugin, type Plugin, type PluginContext, type PluginProvider } from "./handlers/plugin.js";
@@ -56,3 +59,15 @@ export { stanzaForLog } from "./stanza/log.js";
 export { ANNEX_VERSION } from "./version.js";
 export { buildForm, parseForm, formValues, formType, parseBoolean, type DataForm, type FormField, type FieldType, type FormType } from "./stanza/forms.js";
 export { parseRsm, buildRsm, buildRsmRequest, NS_RSM, type RsmRequest, type RsmResult } from "./stanza/rsm.js";
+// Types that public signatures show (so a user can name them, and the API reference can link them).
+export type { ClassifiedFailure } from "./errors.js";
+export type { KeepaliveOptions } from "./connection/keepalive.js";
+export type { TransportTls } from "./connection/transport.js";
+export type { StanzaKind } from "./handlers/metadata.js";
+export type { RouteDecorator } from "./handlers/decorators.js";
+export type { DiscoProvider } from "./handlers/registry.js";
+export type { Dispatcher } from "./dispatch/dispatcher.js";
+export type { IqCaller } from "./dispatch/iq-caller.js";
+export type { StanzaContext } from "./dispatch/incoming.js";
+export type { AnnexMetrics } from "./ops/metrics.js";
+export type { ConfigSources } from "./config/load.js";

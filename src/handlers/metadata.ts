@@ -171,7 +171,7 @@ export function routedClasses(): HandlerClass[] {
 
 /**
  * This copy of the framework (its package folder and version). Each copy of annex loaded in one process has
- * its own tsyringe, so a class decorated by another copy cannot be built by this one; @Component records the
+ * its own tsyringe, so a class decorated by another copy cannot be built by this one; `@Component` records the
  * copy that decorated the class, and the runner compares it with its own before anything fails inside tsyringe.
  */
 export interface FrameworkCopy {

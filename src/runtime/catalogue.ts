@@ -20,7 +20,7 @@ export type ComponentLoader = (context: LoadContext) => Promise<HandlerClass>;
 export type Catalogue = Readonly<Record<string, ComponentLoader>>;
 
 /**
- * A catalogue of component packages: `{ feed: "@annex/feed" }` runs `"type": "feed"` with the @Component class
+ * A catalogue of component packages: `{ feed: "@annex/feed" }` runs `"type": "feed"` with the `@Component` class
  * the package exports. The package is resolved from the config file's folder first, then from this copy of
  * annex; one that is not installed is a ConfigError (ANNEX_ERR_COMPONENT_NOT_INSTALLED) naming the package.
  */
