@@ -36,20 +36,18 @@ export async function runComponents(config: LoadedConfig, catalogue: Catalogue, 
     process.on("SIGTERM", onSignal);
   });
   const fatal = new Promise<number>((resolve) => {
-    for (const { link } of runner.components) {
-      link.on("fatal", (err: FatalLinkError) => {
-        io.err(`annex: ${err.failure.condition}: ${err.message}`);
-        void runner.stop({ drainMs: 0 }).finally(() => resolve(EXIT.config));
-      });
-    }
+    runner.on("fatal", (err: FatalLinkError) => {
+      io.err(`annex: ${err.failure.condition}: ${err.message}`);
+      void runner.stop({ drainMs: 0 }).finally(() => resolve(EXIT.config));
+    });
   });
   const failedToStart = runner.start().then(
     () => new Promise<number>(() => undefined),
     (err: unknown) => {
       // Fatal link errors are reported above; anything else (e.g. the metrics port is taken) ends here.
       if ((err as { code?: string }).code === ErrorCode.LinkFatal) return new Promise<number>(() => undefined);
-      io.err(`annex: ${(err as Error).message}`);
-      return runner.stop({ drainMs: 0 }).then(() => EXIT.failure);
+      const code = reportStartupError(err, io); // a taken metrics.port is a config problem: exit 78
+      return runner.stop({ drainMs: 0 }).then(() => code);
     },
   );
   return Promise.race([stopped, fatal, failedToStart]);

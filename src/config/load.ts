@@ -1,6 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
+import type { LeaseRequest } from "../lease/lease.js";
 import { ConfigError, formatIssues } from "./errors.js";
+import { findJsonSyntaxError } from "./json.js";
 import { type AnnexConfig, type ComponentEntry, ConfigSchema } from "./schema.js";
 import { applyOverrides, collectOverrides, type Setting, settingsOf } from "./sources.js";
 
@@ -28,7 +30,7 @@ export function resolveConfig(sources: ConfigSources): LoadedConfig {
   const raw = applyOverrides(sources.raw ?? {}, overrides);
   const origin = new Map(overrides.map((o) => [o.setting.path.join("."), o.source]));
   const result = ConfigSchema.safeParse(raw);
-  if (!result.success) throw new ConfigError(formatIssues(result.error.issues, raw, "", origin));
+  if (!result.success) throw new ConfigError(formatIssues(result.error.issues, raw, "", origin, ConfigSchema));
   return { ...result.data, baseDir: sources.baseDir };
 }
 
@@ -40,10 +42,14 @@ export async function readConfigFile(path: string): Promise<{ raw: unknown; base
   } catch (err) {
     throw new ConfigError([`${path}: cannot read the config file (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
   }
+  // An editor's byte order mark is not part of the JSON.
+  if (text.startsWith("\uFEFF")) text = text.slice(1);
   try {
     return { raw: JSON.parse(text), baseDir: dirname(resolve(path)) };
   } catch (err) {
-    throw new ConfigError([`${path}: not valid JSON (${(err as Error).message})`]);
+    const at = findJsonSyntaxError(text);
+    // The scanner and JSON.parse read the same grammar; should they ever disagree, JSON.parse's words stand.
+    throw new ConfigError([at ? `${path}:${at.line}:${at.column}: not valid JSON: ${at.message}` : `${path}: not valid JSON (${(err as Error).message})`]);
   }
 }
 
@@ -54,7 +60,7 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
 
 export function parseConfig(raw: unknown): AnnexConfig {
   const result = ConfigSchema.safeParse(raw);
-  if (!result.success) throw new ConfigError(formatIssues(result.error.issues, raw));
+  if (!result.success) throw new ConfigError(formatIssues(result.error.issues, raw, "", undefined, ConfigSchema));
   return result.data;
 }
 
@@ -70,6 +76,19 @@ export async function resolveTls(config: LoadedConfig): Promise<{ ca?: string; s
   } catch (err) {
     throw new ConfigError([`server.tls.caFile: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
   }
+}
+
+/** The lease request of an entry with `standby`, its URL read from the environment if so configured. */
+export function resolveStandby(entry: ComponentEntry, index: number, env: NodeJS.ProcessEnv = process.env): LeaseRequest | undefined {
+  const standby = entry.standby;
+  if (!standby) return undefined;
+  let url = standby.postgres;
+  if (url === undefined) {
+    const name = standby.postgresEnv as string;
+    url = env[name];
+    if (!url) throw new ConfigError([`components[${index}].standby.postgresEnv: the environment variable ${name} is not set`]);
+  }
+  return { domain: entry.domain, key: standby.key ?? entry.domain, url, retryMs: standby.retryMs };
 }
 
 export async function resolveSecret(entry: ComponentEntry, index: number, baseDir: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
