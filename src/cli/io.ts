@@ -12,7 +12,7 @@ export const defaultIo: CliIo = { out: (l) => process.stdout.write(`${l}\n`), er
 
 export function reportStartupError(err: unknown, io: CliIo): number {
   // A component package that is not installed, or a second copy of annex: one problem, one line with the fix.
-  if (err instanceof ConfigError && (err.code === ErrorCode.ComponentNotInstalled || err.code === ErrorCode.ForeignCopy)) {
+  if (err instanceof ConfigError && err.lines.length === 1 && (err.code === ErrorCode.ComponentNotInstalled || err.code === ErrorCode.ForeignCopy)) {
     io.err(`annex: ${err.message}`);
     return EXIT.config;
   }
