@@ -51,3 +51,10 @@ const runner: Runner = await Runner.create({ ...config, baseDir: "." });
 // @ts-expect-error a running component's domain is a string
 const d: number = runner.components[0]!.host.domain;
 void d;
+
+// annex/postgres (pg and @types/pg are optional peers; here @types/pg is installed).
+import { postgresLease } from "annex/postgres";
+const lease = postgresLease({ key: "typed.localhost", url: "postgres://annex@127.0.0.1/annex", retryMs: 1000 });
+void lease;
+// @ts-expect-error the lease needs the database URL
+postgresLease({ key: "typed.localhost", retryMs: 1000 });
