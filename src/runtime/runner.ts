@@ -11,7 +11,7 @@ import { unlistedRouteClasses } from "../handlers/registry.js";
 import { type HealthReport, startOpsServer } from "../ops/http.js";
 import { createLogger } from "../ops/logger.js";
 import { AnnexMetrics, Metrics } from "../ops/metrics.js";
-import { BUILTIN_PLUGINS } from "../plugins/index.js";
+import { BUILTIN_PLUGINS, presenceSubscription } from "../plugins/index.js";
 import { bindLink } from "./bind.js";
 import { type Catalogue, resolveComponentClass } from "./catalogue.js";
 import { ComponentHost } from "./host.js";
@@ -211,7 +211,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
       }
       this.log.info({ url: `http://${host}:${port}/metrics` }, "metrics and /healthz listening");
     }
-    for (const cls of unlistedRouteClasses([...BUILTIN_PLUGINS])) {
+    // The framework's opt-in plugins define their handler classes whether or not a component uses them.
+    for (const cls of unlistedRouteClasses([...BUILTIN_PLUGINS, presenceSubscription()])) {
       this.log.warn({ class: cls.name }, `${cls.name} has route decorators but no component lists it (in @Component({ handlers }) or a plugin): its routes never run`);
     }
     this.updateStateMetric();

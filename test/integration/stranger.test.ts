@@ -176,6 +176,7 @@ describe("a stranger's first hour: the packed framework in a project of its own"
       }
       assert.match(output, /"signal":"SIGTERM","msg":"stopping"/);
       assert.doesNotMatch(output, /"level":50/, "no error was logged");
+      assert.doesNotMatch(output, /has route decorators but no component lists it/, "no warning about the framework's own plugin classes");
     });
 
     test("another copy's CLI (this checkout's) refuses the project's module in one line that names both copies and the fix", async () => {
