@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { runCli } from "annex";
-import { bundled } from "../components/index.js";
+import { bundled } from "./components.js";
 
-// The composition root: the framework's CLI with the bundled components as its catalogue.
+// The composition root: the framework's CLI with the bundled component packages as its catalogue.
 process.exit(await runCli(process.argv.slice(2), bundled));

@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { type Catalogue, parseConfig, Runner } from "annex";
 import { ManagedProsody } from "annex/testing";
 import { pino } from "pino";
-import { bundled } from "../components/index.js";
+import { bundled } from "./components.js";
 
 // `make demo`: a private Prosody with every bundled component attached, for trying Annex by hand.
 // Everything lives under .annex/demo (git-ignored); Ctrl-C stops all of it.
@@ -49,10 +49,10 @@ async function loadable(catalogue: Catalogue): Promise<string[]> {
   const names: string[] = [];
   for (const name of Object.keys(DEMO_COMPONENTS)) {
     try {
-      await catalogue[name]?.();
+      await catalogue[name]?.({ baseDir: process.cwd(), where: name });
       names.push(name);
     } catch {
-      // Not built yet in this checkout: the demo runs the components that exist.
+      // Not installed or not built in this checkout: the demo runs the components that exist.
     }
   }
   return names;

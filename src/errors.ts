@@ -1,6 +1,6 @@
 // The one error catalogue of Annex (the Fastify model): every code, the class that carries it and its
 // message live here, below every other folder, so any layer can throw them and nothing compares codes as
-// strings: `err.code === ErrorCode.LinkFatal`. docs/api.md's table is checked against CATALOGUE by a test.
+// strings: `err.code === ErrorCode.LinkFatal`. docs/errors.md's table is checked against CATALOGUE by a test.
 
 /** Every stable error code Annex throws. */
 export const ErrorCode = {
@@ -14,6 +14,8 @@ export const ErrorCode = {
   Stopping: "ANNEX_ERR_STOPPING",
   Jid: "ANNEX_ERR_JID",
   Config: "ANNEX_ERR_CONFIG",
+  ComponentNotInstalled: "ANNEX_ERR_COMPONENT_NOT_INSTALLED",
+  ForeignCopy: "ANNEX_ERR_FOREIGN_COPY",
   Registry: "ANNEX_ERR_REGISTRY",
   HandlerResult: "ANNEX_ERR_HANDLER_RESULT",
   LinkFatal: "ANNEX_ERR_LINK_FATAL",
@@ -34,7 +36,7 @@ export interface CatalogueEntry {
   when: string;
 }
 
-/** The reference table: one row per code (docs/api.md renders exactly this, see errorTableMarkdown). */
+/** The reference table: one row per code (docs/errors.md renders exactly this, see errorTableMarkdown). */
 export const CATALOGUE: readonly CatalogueEntry[] = [
   { code: ErrorCode.NoTo, className: "AnnexError", when: "`Sender.send`/`request`: stanza without `to`" },
   { code: ErrorCode.ForeignFrom, className: "AnnexError", when: "`Sender.send`/`request`: `from` outside the domain" },
@@ -46,6 +48,8 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   { code: ErrorCode.Stopping, className: "AnnexError", when: "`Sender.send` after the component stopped; `Sender.request`: the component stopped while waiting" },
   { code: ErrorCode.Jid, className: "JidError", when: "`parseJid`, `Sender.send` with a bad `to`" },
   { code: ErrorCode.Config, className: "ConfigError", when: "config loading, component and plugin options, `Runner.create`, `createHarness`" },
+  { code: ErrorCode.ComponentNotInstalled, className: "ConfigError", when: "`Runner.create`, `annex run`, `annex config check`: a `type` names a component package (`feed` is `@annex/feed`) that is not installed; the message names the package to install" },
+  { code: ErrorCode.ForeignCopy, className: "ConfigError", when: "`Runner.create`, `annex run`, `annex config check`: the component class was decorated by another copy of annex than the one running it (another `node_modules/annex`); the message names both copies and the fix" },
   { code: ErrorCode.Registry, className: "RegistryError", when: "`HandlerRegistry.build` (so `ComponentHost`, `Runner.create`, `annex config check`, `createHarness`): not a component, duplicate routes, missing constructor metadata, bad plugins" },
   { code: ErrorCode.HandlerResult, className: "AnnexError", when: "dispatch: a handler returned something that is not an element (or a list of elements), or an IQ handler returned a whole `<iq>`; logged with the handler's name, IQs get `internal-server-error`" },
   { code: ErrorCode.LinkFatal, className: "FatalLinkError", when: "`Runner.start`, `Link.start`: the server refused a component for good; `err.failure` is `{ kind, condition, advice }`" },
@@ -56,7 +60,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   { code: ErrorCode.LeaseNeedsPg, className: "AnnexError", when: "`standby.postgres` (or `postgresLease`) without the `pg` package installed" },
 ];
 
-/** The markdown table of CATALOGUE, as docs/api.md carries it. */
+/** The markdown table of CATALOGUE, as docs/errors.md carries it. */
 export function errorTableMarkdown(): string {
   const rows = CATALOGUE.map((e) => `| \`${e.code}\` | \`${e.className}\` | ${e.when} |`);
   return ["| code | class | thrown by |", "| --- | --- | --- |", ...rows].join("\n");
@@ -74,8 +78,11 @@ export class AnnexError extends Error {
 
 /** A configuration problem: one line per bad field, naming the field, what was expected and what was found. */
 export class ConfigError extends AnnexError {
-  constructor(readonly lines: string[]) {
-    super(ErrorCode.Config, lines.join("\n"));
+  constructor(
+    readonly lines: string[],
+    code: ErrorCode = ErrorCode.Config,
+  ) {
+    super(code, lines.join("\n"));
     this.name = "ConfigError";
   }
 }

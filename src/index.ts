@@ -1,6 +1,9 @@
+/**
+ * The public API of Annex. Components import from "annex"; tests also from "annex/testing".
+ * The guide (docs/guide.md) shows how the parts fit; this reference is built from the doc comments.
+ * @module annex
+ */
 import "reflect-metadata";
-
-// The public API of Annex. Components import from "annex"; tests also from "annex/testing".
 export { Component, Handlers, Service, Guard, Inject, Message, Presence, Iq, DiscoInfo, DiscoItems, type IqHandlerResult, type StanzaHandlerResult } from "./handlers/decorators.js";
 export type { ComponentOptions, Identity, IqFilter, RouteFilter, HandlerClass, CanHandle, GuardFn, GuardContext } from "./handlers/metadata.js";
 export { definePlugin, type Plugin, type PluginContext, type PluginProvider } from "./handlers/plugin.js";
@@ -43,7 +46,7 @@ export { ComponentHost, type HostOptions } from "./runtime/host.js";
 export { Runner, type RunnerOptions, type RunnerEvents, type RunningComponent } from "./runtime/runner.js";
 export type { DomainLease, LeaseFactory, LeaseRequest } from "./lease/lease.js";
 export { HostedComponents, type HostedComponent } from "./runtime/hosted.js";
-export type { Catalogue } from "./runtime/catalogue.js";
+export { type Catalogue, type ComponentLoader, type LoadContext, packageCatalogue } from "./runtime/catalogue.js";
 export { ConfigError } from "./config/errors.js";
 export { parseConfig, loadConfigFile, resolveConfig, type LoadedConfig } from "./config/load.js";
 export type { AnnexConfig, ComponentEntry } from "./config/schema.js";
@@ -52,7 +55,20 @@ export { FatalLinkError, type LinkState, type LinkStats } from "./connection/sup
 export type { HealthReport } from "./ops/http.js";
 export type { Route } from "./handlers/registry.js";
 export { Metrics } from "./ops/metrics.js";
+export { createLogger, type PrettyMode } from "./ops/logger.js";
 export { stanzaForLog } from "./stanza/log.js";
 export { ANNEX_VERSION } from "./version.js";
 export { buildForm, parseForm, formValues, formType, parseBoolean, type DataForm, type FormField, type FieldType, type FormType } from "./stanza/forms.js";
 export { parseRsm, buildRsm, buildRsmRequest, NS_RSM, type RsmRequest, type RsmResult } from "./stanza/rsm.js";
+// Types that public signatures show (so a user can name them, and the API reference can link them).
+export type { ClassifiedFailure } from "./errors.js";
+export type { KeepaliveOptions } from "./connection/keepalive.js";
+export type { TransportTls } from "./connection/transport.js";
+export type { StanzaKind } from "./handlers/metadata.js";
+export type { RouteDecorator } from "./handlers/decorators.js";
+export type { DiscoProvider } from "./handlers/registry.js";
+export type { Dispatcher } from "./dispatch/dispatcher.js";
+export type { IqCaller } from "./dispatch/iq-caller.js";
+export type { StanzaContext } from "./dispatch/incoming.js";
+export type { AnnexMetrics } from "./ops/metrics.js";
+export type { ConfigSources } from "./config/load.js";

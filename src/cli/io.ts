@@ -1,4 +1,4 @@
-import { ConfigError, RegistryError } from "../errors.js";
+import { ConfigError, ErrorCode, RegistryError } from "../errors.js";
 
 /** sysexits.h codes, so service managers can tell "fix the config" from "crashed". */
 export const EXIT = { ok: 0, failure: 1, usage: 64, config: 78 } as const;
@@ -11,6 +11,11 @@ export interface CliIo {
 export const defaultIo: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
 
 export function reportStartupError(err: unknown, io: CliIo): number {
+  // A component package that is not installed, or a second copy of annex: one problem, one line with the fix.
+  if (err instanceof ConfigError && err.lines.length === 1 && (err.code === ErrorCode.ComponentNotInstalled || err.code === ErrorCode.ForeignCopy)) {
+    io.err(`annex: ${err.message}`);
+    return EXIT.config;
+  }
   if (err instanceof ConfigError) {
     io.err(`annex: the configuration is not valid:\n${err.lines.map((l) => `  ${l}`).join("\n")}`);
     return EXIT.config;

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type CliIo, EXIT } from "./io.js";
 import { ANNEX_VERSION } from "../version.js";
@@ -9,6 +9,22 @@ const pascal = (name: string) => name.split("-").map((p) => p.charAt(0).toUpperC
 
 /** The folder of the Annex package the CLI runs from (dist/src/cli -> package root). */
 const ANNEX_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+
+/**
+ * The Annex repository when the CLI runs from a clone and the working directory is inside it (an installed
+ * annex has no components/ folder): there a new component goes to components/<name>/ by default.
+ */
+function repositoryAround(cwd: string): string | undefined {
+  const inside = cwd === ANNEX_ROOT || cwd.startsWith(ANNEX_ROOT + sep);
+  return inside && existsSync(join(ANNEX_ROOT, "components")) && existsSync(join(ANNEX_ROOT, "src")) ? ANNEX_ROOT : undefined;
+}
+
+/**
+ * A component project declares annex twice: as a peer dependency, so a runner that installs it (a global
+ * annex, or another project) lends it its own copy and one process has one copy of the framework; and as a
+ * dev dependency, so the project builds, tests and runs itself with \`npx annex\`. Both are this version's range.
+ */
+const ANNEX_RANGE = `^${ANNEX_VERSION}`;
 
 function componentSource(name: string): string {
   const cls = pascal(name);
@@ -77,7 +93,7 @@ An Annex component (\`${cls}\`): answers chat messages and a \`status\` IQ in \`
 
 ## Try it
 
-${standalone ? "```sh\nnpm install\nnpm test            # builds with tsc, runs the unit tests (no server needed)\nnpx annex run --config annex.config.json\n```" : `Build and test with the rest of the repository (\`make test\`), then add it to \`components/index.ts\` to run it by name, or run it by path:
+${standalone ? standaloneTry(name) : `Build and test with the rest of the repository (\`make test\`), then run it by path (or make it a package like \`components/echo\` and name it in \`bin/components.ts\` to run it by name):
 
 \`\`\`json
 { "type": { "module": "./dist/components/${name}/index.js" }, "domain": "${name}.localhost", "secretFile": "${name}.secret" }
@@ -92,18 +108,38 @@ Component "${name}.localhost"
 `;
 }
 
+function standaloneTry(name: string): string {
+  return `\`\`\`sh
+npm install
+npm test            # builds with tsc, runs the unit tests (no server needed)
+npx annex run --config annex.config.json   # after the Prosody lines below and ${name}.secret
+\`\`\`
+
+\`annex\` is both a peer dependency (a runner that installs this package lends it its own copy: one copy
+of the framework per process) and a dev dependency (this project builds, tests and runs with it), both
+\`${ANNEX_RANGE}\`. To use a local build of Annex instead of the registry, install its tarball (made with
+\`npm pack\` in an Annex checkout); the peer range stays as it is:
+
+\`\`\`sh
+npm install --save-dev /path/to/annex-${ANNEX_VERSION}.tgz
+\`\`\``;
+}
+
 /** `annex new <name>`: a component folder with a handler class, a unit test and a README; the test passes as generated. */
-export async function scaffold(name: string | undefined, options: { standalone: boolean; dir?: string }, io: CliIo): Promise<number> {
+export async function scaffold(name: string | undefined, options: { standalone: boolean; dir?: string }, io: CliIo, cwd = process.cwd()): Promise<number> {
   if (!name || !/^[a-z][a-z0-9-]*$/.test(name)) {
     io.err(`annex new: the name must be lower-case letters, digits and dashes, starting with a letter (got ${JSON.stringify(name ?? "")})`);
     return EXIT.usage;
   }
-  const dir = resolve(options.dir ?? (options.standalone ? name : join("components", name)));
+  // Outside a clone of the repository (the usual case: an installed annex) a new component is a project of its own.
+  const repository = repositoryAround(cwd);
+  const standalone = options.standalone || repository === undefined;
+  const dir = resolve(cwd, options.dir ?? (standalone ? name : join(repository!, "components", name)));
   if (existsSync(dir)) {
     io.err(`annex new: ${dir} already exists; choose another name or --dir`);
     return EXIT.failure;
   }
-  const files: Record<string, string> = options.standalone
+  const files: Record<string, string> = standalone
     ? {
         [`src/${name}.ts`]: componentSource(name),
         [`src/index.ts`]: `export { ${pascal(name)} } from "./${name}.js";\n`,
@@ -115,9 +151,9 @@ export async function scaffold(name: string | undefined, options: { standalone: 
             version: "0.1.0",
             private: true,
             type: "module",
-            scripts: { build: "tsc -p tsconfig.json", test: "tsc -p tsconfig.json && node --test dist/test/" },
-            dependencies: { annex: `file:${relative(dir, ANNEX_ROOT) || "."}` },
-            devDependencies: { typescript: "7.0.2", "@types/node": "20.19.43" },
+            scripts: { build: "tsc -p tsconfig.json", test: "tsc -p tsconfig.json && node --test dist/test/", start: "annex run --config annex.config.json" },
+            peerDependencies: { annex: ANNEX_RANGE },
+            devDependencies: { annex: ANNEX_RANGE, typescript: "7.0.2", "@types/node": "20.19.43" },
           },
           null,
           2,
@@ -133,7 +169,8 @@ export async function scaffold(name: string | undefined, options: { standalone: 
               emitDecoratorMetadata: true,
               outDir: "dist",
               rootDir: ".",
-              skipLibCheck: true,
+              // Annex ships complete declarations (xmpp.js's too): nothing in node_modules needs skipping.
+              skipLibCheck: false,
               types: ["node"],
             },
             include: ["src", "test"],

@@ -87,10 +87,10 @@ export const COMMANDS: readonly CommandUsage[] = [
     name: "new",
     synopsis: ["new <name> [--standalone] [--dir <path>]"],
     summary: "a new component with a handler, a unit test and a README",
-    description: "Writes a new component: its class with a message and an IQ handler, a unit test on the harness, and a README.",
+    description: "Writes a new component: its class with a message and an IQ handler, a unit test on the harness, and a README. Outside a clone of the Annex repository it is a project of its own (./<name>/, annex a peer and dev dependency); inside one, a folder under components/.",
     flags: [
       ["<name>", "lower-case letters, digits and dashes, e.g. weather"],
-      ["--standalone", "a project of its own (package.json, tsconfig.json) instead of a folder under components/"],
+      ["--standalone", "a project of its own (package.json, tsconfig.json) also inside an Annex clone"],
       ["--dir <path>", "where to write it"],
     ],
     readsConfig: false,

@@ -1,5 +1,5 @@
 import type { core, ZodType } from "zod";
-import { ConfigError } from "../errors.js";
+import { ConfigError, ErrorCode } from "../errors.js";
 
 export { ConfigError };
 
@@ -160,6 +160,8 @@ export function keysAt(schema: ZodType, path: readonly PropertyKey[]): string[] 
  */
 export class ConfigProblems {
   readonly lines: string[] = [];
+  /** The codes of the errors gathered: one kind of problem keeps its own code (e.g. a package not installed). */
+  private readonly codes = new Set<ErrorCode>();
 
   /** Runs a check; a ConfigError becomes lines here (result undefined), anything else is thrown. */
   async check<T>(run: () => T | Promise<T>): Promise<T | undefined> {
@@ -168,12 +170,13 @@ export class ConfigProblems {
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       this.lines.push(...err.lines);
+      this.codes.add(err.code);
       return undefined;
     }
   }
 
   /** Throws one ConfigError with every line gathered, if any. */
   throwIfAny(): void {
-    if (this.lines.length > 0) throw new ConfigError(this.lines);
+    if (this.lines.length > 0) throw new ConfigError(this.lines, this.codes.size === 1 ? [...this.codes][0] : ErrorCode.Config);
   }
 }

@@ -1,3 +1,4 @@
+/// <reference path="../../types/xmpp.d.ts" preserve="true" />
 import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { isIP } from "node:net";

@@ -12,6 +12,7 @@ import {
   type DiscoProviderMeta,
   type IqFilter,
   recordComponent,
+  recordCopy,
   recordRoutedClass,
   ROUTES_META,
   type RouteFilter,
@@ -26,6 +27,7 @@ export function Component(options: ComponentOptions): ClassDecorator {
   return (target) => {
     Reflect.defineMetadata(COMPONENT_META, options, target);
     recordComponent(target as never);
+    recordCopy(target as never);
     injectable()(target as never);
   };
 }

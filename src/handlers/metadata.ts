@@ -1,4 +1,7 @@
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { ZodType } from "zod";
+import { ANNEX_VERSION } from "../version.js";
 import type { Middleware } from "../pipeline/pipeline.js";
 
 /** A class Annex can instantiate through tsyringe. */
@@ -168,6 +171,29 @@ export function recordRoutedClass(cls: HandlerClass): void {
 
 export function routedClasses(): HandlerClass[] {
   return [...ROUTED];
+}
+
+/**
+ * This copy of the framework (its package folder and version). Each copy of annex loaded in one process has
+ * its own tsyringe, so a class decorated by another copy cannot be built by this one; `@Component` records the
+ * copy that decorated the class, and the runner compares it with its own before anything fails inside tsyringe.
+ */
+export interface FrameworkCopy {
+  readonly root: string;
+  readonly version: string;
+}
+
+/** dist/src/handlers/metadata.js (or src/handlers/metadata.ts) is three folders below the package folder. */
+export const THIS_COPY: FrameworkCopy = Object.freeze({ root: resolve(dirname(fileURLToPath(import.meta.url)), "../../.."), version: ANNEX_VERSION });
+const COPY_META = Symbol.for("annex:copy");
+
+export function recordCopy(cls: HandlerClass): void {
+  Reflect.defineMetadata(COPY_META, THIS_COPY, cls);
+}
+
+/** The copy of annex whose @Component decorated the class; undefined for a copy older than this record. */
+export function copyOf(cls: HandlerClass): FrameworkCopy | undefined {
+  return Reflect.getOwnMetadata(COPY_META, cls) as FrameworkCopy | undefined;
 }
 
 export function knownComponents(): HandlerClass[] {

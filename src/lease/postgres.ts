@@ -1,3 +1,7 @@
+/**
+ * `annex/postgres`: the PostgreSQL lease for active/standby (pg is an optional peer dependency of annex).
+ * @module annex/postgres
+ */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { Client, ClientConfig } from "pg";

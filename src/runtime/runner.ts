@@ -9,8 +9,9 @@ import type { DomainLease, LeaseFactory, LeaseRequest } from "../lease/lease.js"
 import { postgresLease } from "../lease/postgres.js";
 import { unlistedRouteClasses } from "../handlers/registry.js";
 import { type HealthReport, startOpsServer } from "../ops/http.js";
+import { createLogger } from "../ops/logger.js";
 import { AnnexMetrics, Metrics } from "../ops/metrics.js";
-import { BUILTIN_PLUGINS } from "../plugins/index.js";
+import { BUILTIN_PLUGINS, presenceSubscription } from "../plugins/index.js";
 import { bindLink } from "./bind.js";
 import { type Catalogue, resolveComponentClass } from "./catalogue.js";
 import { ComponentHost } from "./host.js";
@@ -23,8 +24,10 @@ export interface RunningComponent {
 }
 
 export interface RunnerOptions {
-  catalogue: Catalogue;
-  log: Logger;
+  /** Component types by name (`annex run` passes the bundled packages); default none, so only `{module}` types. */
+  catalogue?: Catalogue;
+  /** Default: the config's `log` settings through createLogger (JSON, or pretty on a terminal). */
+  log?: Logger;
   /** Makes the lease of each entry with `standby`; default a PostgreSQL advisory lock (postgresLease). */
   lease?: LeaseFactory;
 }
@@ -84,7 +87,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
   }
 
   /** Resolves types, secrets and options for every entry; throws ConfigError listing what is wrong. */
-  static async create(config: LoadedConfig, options: RunnerOptions): Promise<Runner> {
+  static async create(config: LoadedConfig, given: RunnerOptions = {}): Promise<Runner> {
+    const options = { ...given, catalogue: given.catalogue ?? {}, log: given.log ?? createLogger(config.log.level, config.log.pretty) };
     const metrics = new AnnexMetrics();
     const hosted = new HostedComponents();
     const slots: Slot[] = [];
@@ -207,7 +211,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
       }
       this.log.info({ url: `http://${host}:${port}/metrics` }, "metrics and /healthz listening");
     }
-    for (const cls of unlistedRouteClasses([...BUILTIN_PLUGINS])) {
+    // The framework's opt-in plugins define their handler classes whether or not a component uses them.
+    for (const cls of unlistedRouteClasses([...BUILTIN_PLUGINS, presenceSubscription()])) {
       this.log.warn({ class: cls.name }, `${cls.name} has route decorators but no component lists it (in @Component({ handlers }) or a plugin): its routes never run`);
     }
     this.updateStateMetric();

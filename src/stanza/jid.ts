@@ -1,3 +1,4 @@
+/// <reference path="../../types/xmpp.d.ts" preserve="true" />
 import jid, { JID } from "@xmpp/jid";
 import { JidError } from "../errors.js";
 

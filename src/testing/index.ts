@@ -1,4 +1,8 @@
-// Test helpers for Annex components: the server-free harness and a managed Prosody.
+/**
+ * Test helpers for Annex components: the server-free harness, XML comparison, and private Prosody and
+ * ejabberd servers for integration tests.
+ * @module annex/testing
+ */
 export { Harness, createHarness, type HarnessOptions } from "./harness.js";
 export { xmlEqual, assertXmlEqual, canonicalize } from "./xml-equal.js";
 export { ManagedProsody, ProsodyMissingError, PROSODY_BIN, PROSODYCTL_BIN, type ProsodyOptions, type ProsodyComponent } from "./prosody.js";
@@ -7,3 +11,6 @@ export { ManagedEjabberd, EjabberdMissingError, EJABBERDCTL_BIN, type EjabberdOp
 export { ManagedEjabberdCluster, type EjabberdClusterOptions } from "./ejabberd-cluster.js";
 export { startServer, testServerKinds, SERVER_KINDS, type ServerKind, type ManagedServer, type ServerOptions } from "./servers.js";
 export { ManagedPostgres } from "./postgres.js";
+// Types that public signatures show (Harness.link, canonicalize's result).
+export type { MemoryLink } from "./memory-link.js";
+export type { Canonical } from "./xml-equal.js";

@@ -4,7 +4,7 @@ import { type Element, parseXml } from "../stanza/xml.js";
 /** A stanza's namespace as a client or a component writes it: both mean "the stream's default". */
 const STREAM_DEFAULTS = new Set(["jabber:client", "jabber:component:accept", "jabber:server"]);
 
-interface Canonical {
+export interface Canonical {
   ns: string;
   name: string;
   attrs: [string, string][];

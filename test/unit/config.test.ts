@@ -98,7 +98,7 @@ describe("component types", () => {
     await assert.rejects(resolveComponentClass({ module: "./missing.js" }, {}, "/tmp", 0), (err: ConfigError) => /components\[0\]\.type\.module: cannot load \/tmp\/missing\.js/.test(err.lines[0] ?? ""));
     const dir = await mkdtemp(join(tmpdir(), "annex-mod-"));
     await writeFile(join(dir, "plain.mjs"), "export class NotAComponent {}\n");
-    await assert.rejects(resolveComponentClass({ module: "./plain.mjs" }, {}, dir, 0), /any export of .*plain\.mjs is not a class decorated with @Component/);
+    await assert.rejects(resolveComponentClass({ module: "./plain.mjs" }, {}, dir, 0), /no export of .*plain\.mjs is a class decorated with @Component \(its exports: NotAComponent\)/);
   });
 
   test("a component's options are validated by its own schema, with the config path", () => {

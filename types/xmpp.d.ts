@@ -1,5 +1,6 @@
-// Types for the parts of xmpp.js 0.13 that Annex uses. xmpp.js ships none
-// (https://github.com/xmppjs/xmpp.js/issues/542); these cover only what we call.
+// Types for the parts of xmpp.js 0.13 that Annex uses and shows in its own declarations. xmpp.js ships none
+// (https://github.com/xmppjs/xmpp.js/issues/542); shipped with the package (see "files") and referenced from
+// the declarations that import these modules, so a consumer with skipLibCheck: false resolves them too.
 
 declare module "@xmpp/jid" {
   export class JID {
