@@ -1,0 +1,231 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { xml } from "@xmpp/client";
+import type { Element } from "annex";
+import { type ManagedServer, startServer } from "annex/testing";
+import pg from "pg";
+import { PrivatePostgres } from "./feed/postgres.js";
+import { AnnexProcess, byId, TestClient } from "./support.js";
+
+// A sharded pong service (components/pong/README.md §Shards) through a real Prosody and one real PostgreSQL:
+// the front door on pong.localhost, three shards on pong-1/2/3.localhost, each an `annex run` process.
+
+const PONG = "pong.localhost";
+const SHARDS = ["pong-1.localhost", "pong-2.localhost", "pong-3.localhost"];
+const BOOK = "xmpp:game:pong";
+const COMPACT = "urn:annex:pong:1";
+const USERS = Array.from({ length: 14 }, (_, i) => `p${i}`);
+// pace 4: a game to 3 takes seconds. Shards heartbeat every 300 ms and are dead after 1.5 s silent.
+const GAME = { pointsToWin: 3, pace: 4, tickHz: 60, snapshotHz: 20, graceSeconds: 20, pauseSeconds: 60 };
+
+const action = (el: Element) => el.getChild("pong", BOOK)?.getChildText("action");
+const field = (el: Element, name: string) => el.getChild("pong", BOOK)?.getChildText(name);
+const compactEl = (el: Element, name: string) => (el.name === "message" ? el.getChild(name, COMPACT) : undefined);
+const bookMsg = (to: string, name: string, fields: Record<string, string> = {}) =>
+  xml("message", { to, type: "headline" }, xml("pong", { xmlns: BOOK }, xml("action", {}, name), ...Object.entries(fields).map(([k, v]) => xml(k, {}, v))));
+const compactMsg = (to: string, name: string, attrs: Record<string, string> = {}) => xml("message", { to, type: "headline" }, xml(name, { xmlns: COMPACT, ...attrs }));
+
+describe("[prosody] pong shards: a front door and three shards on one PostgreSQL", () => {
+  let server: ManagedServer;
+  let postgres: PrivatePostgres;
+  let url: string;
+  const procs = new Map<string, AnnexProcess>();
+  const c: Record<string, TestClient> = {};
+  const secrets = Object.fromEntries([PONG, ...SHARDS].map((d) => [d, `${d}-secret`]));
+
+  const entry = (domain: string) => ({ type: "pong", domain, secretFile: "secret", options: { ...GAME, cluster: { postgres: url, frontDoor: PONG, heartbeatMs: 300, deadAfterMs: 1500 } } });
+  const startProcess = async (domain: string) => {
+    const p = await AnnexProcess.start({ server: { host: "127.0.0.1", port: server.componentPort }, log: { level: "info" }, components: [entry(domain)] },
+      { files: { secret: `${secrets[domain]}\n` } });
+    procs.set(domain, p);
+    return p;
+  };
+  const sql = async (text: string, values: unknown[] = []) => {
+    const client = new pg.Client(url);
+    await client.connect();
+    try {
+      return (await client.query(text, values)).rows;
+    } finally {
+      await client.end();
+    }
+  };
+  /** Waits until every shard has heartbeat (rooms are placed only on live shards). */
+  const shardsLive = async (n: number) => {
+    const deadline = Date.now() + 10_000;
+    while ((await sql("SELECT domain FROM pong_shards WHERE seen > now() - interval '1 second'")).length < n) {
+      assert.ok(Date.now() < deadline, `${n} live shards within 10 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  before(async () => {
+    postgres = await PrivatePostgres.start();
+    url = await postgres.createDatabase();
+    server = await startServer("prosody", {
+      components: [PONG, ...SHARDS].map((domain) => ({ domain, secret: secrets[domain]! })),
+      users: USERS.map((u) => ({ username: u, password: `${u}-pw` })),
+    });
+    await Promise.all(SHARDS.map((d) => startProcess(d)));
+    await startProcess(PONG);
+    await shardsLive(3);
+    for (const u of USERS) {
+      c[u] = await TestClient.connect(server, u, `${u}-pw`);
+      await c[u]!.send(xml("presence", {}));
+      await c[u]!.send(xml("presence", { to: PONG }));
+    }
+  });
+
+  after(async () => {
+    for (const client of Object.values(c)) await client.stop();
+    const codes = [];
+    for (const [domain, p] of procs) codes.push([domain, await p.stop(), p.output] as const);
+    await server?.stop();
+    await postgres?.stop();
+    for (const [domain, code, output] of codes) if (code !== null) assert.equal(code, 0, `${domain} should stop cleanly; output:\n${output}`);
+  });
+
+  /** A compact check-in at the front door; resolves with the `<start/>` (which names the room's shard in `at`). */
+  async function compactStart(client: TestClient, from: number, to = PONG, attrs: Record<string, string> = {}) {
+    await client.send(compactMsg(to, "join", attrs));
+    const msg = await client.waitFor((el) => client.received.indexOf(el) >= from && compactEl(el, "start") !== undefined, 8000, "start");
+    return { msg, start: compactEl(msg, "start")!.attrs as Record<string, string> };
+  }
+
+  test("a book client and a compact client are matched across processes and play a whole game; the board agrees everywhere", async () => {
+    const { p0: book, p1: compact } = c as Required<typeof c>;
+    const [fromA, fromB] = [book!.received.length, compact!.received.length];
+    await book!.send(bookMsg(PONG, "playercheckingin"));
+    const dims = await book!.waitFor((el) => book!.received.indexOf(el) >= fromA && action(el) === "dimensions");
+    assert.equal(dims.attrs.from, PONG);
+    assert.equal(field(dims, "side"), "0");
+    const { msg, start } = await compactStart(compact!, fromB);
+    assert.ok(SHARDS.includes(start.at!), `start names the room's shard: ${start.at}`);
+    assert.equal(msg.attrs.from, start.at, "the compact client hears from the shard directly");
+    assert.equal(start.side, "1");
+    assert.equal(start.opp, "p0@localhost");
+    // Both park their paddles at the top, so serves get through; the book's paddle goes through the front door.
+    await book!.send(bookMsg(PONG, "paddleposition", { y: "0" }));
+    await compact!.send(compactMsg(start.at!, "in", { seq: "1", y: "0" }));
+    const over = await book!.waitFor((el) => book!.received.indexOf(el) >= fromA && action(el) === "gameover", 20_000, "book gameover");
+    assert.equal(over.attrs.from, PONG, "the book client hears only the front door (relayed)");
+    assert.ok(book!.received.slice(fromA).some((el) => action(el) === "ballposition" && el.attrs.from === PONG), "snapshots relayed to the book client");
+    const ev = await compact!.waitFor((el) => compact!.received.indexOf(el) >= fromB && compactEl(el, "ev")?.attrs.k === "over", 20_000, "compact over");
+    assert.equal(compactEl(ev, "ev")!.attrs.reason, "score");
+    // The shared leaderboard answers the same on the front door and on every shard.
+    const boards: string[] = [];
+    for (const to of [PONG, ...SHARDS]) {
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const id = `lb-${to}-${Date.now()}`;
+        await book!.send(xml("iq", { type: "get", to, id }, xml("leaderboard", { xmlns: BOOK, max: "10" })));
+        const players = (await book!.waitFor(byId(id))).getChild("leaderboard", BOOK)!.getChildren("player").map((p) => `${p.attrs.jid}:${p.attrs.rating}:${p.attrs.wins}-${p.attrs.losses}`);
+        if (players.length === 2 || Date.now() > deadline) {
+          boards.push(players.join(" "));
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    assert.equal(new Set(boards).size, 1, `one board: ${boards.join(" | ")}`);
+    assert.match(boards[0]!, /p0@localhost:\d+:\d-\d p1@localhost|p1@localhost:\d+:\d-\d p0@localhost/);
+  });
+
+  test("rooms spread over the shards; disco#items on the front door lists them all; a spectator watches through the front door", async () => {
+    const players = ["p2", "p3", "p4", "p5", "p6", "p7"].map((u) => c[u]!);
+    const from = players.map((p) => p.received.length);
+    const starts: Record<string, string>[] = [];
+    for (let i = 0; i < players.length; i += 2) {
+      await players[i]!.send(compactMsg(PONG, "join"));
+      await players[i]!.waitFor((el) => players[i]!.received.indexOf(el) >= from[i]! && compactEl(el, "queued") !== undefined);
+      const { start } = await compactStart(players[i + 1]!, from[i + 1]!);
+      starts.push(start);
+      // Paused at the serve: the game stays running until the test ends it.
+      await players[i + 1]!.send(compactMsg(start.at!, "pause"));
+    }
+    assert.deepEqual(new Set(starts.map((s) => s.at)).size, 3, `three rooms on three shards (least loaded): ${starts.map((s) => s.at).join(", ")}`);
+    const id = "disco-all";
+    await c.p8!.send(xml("iq", { type: "get", to: PONG, id }, xml("query", { xmlns: "http://jabber.org/protocol/disco#items" })));
+    const items = (await c.p8!.waitFor(byId(id))).getChild("query")!.getChildren("item");
+    for (const s of starts) assert.ok(items.some((it) => it.attrs.node === s.r && it.attrs.jid === PONG), `disco lists ${s.r}`);
+    // A book spectator at the front door: the first snapshot comes at once, relayed from the room's shard.
+    const watcher = c.p8!;
+    const fromW = watcher.received.length;
+    await watcher.send(bookMsg(PONG, "spectate", { room: starts[0]!.r! }));
+    const ball = await watcher.waitFor((el) => watcher.received.indexOf(el) >= fromW && action(el) === "ballposition");
+    assert.equal(ball.attrs.from, PONG);
+    // Leave the games: each forfeit ends its room and frees the shard.
+    for (let i = 0; i < players.length; i += 2) await players[i]!.send(compactMsg(starts[i / 2]!.at!, "leave"));
+    const deadline = Date.now() + 5000;
+    while ((await sql("SELECT id FROM pong_rooms")).length > 0) {
+      assert.ok(Date.now() < deadline, "the directory forgets finished rooms");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+
+  test("kill -9 of a shard mid-game: its players are told server-lost within 5 s, unrated; the other games go on; it comes back empty", async () => {
+    const pairs = [["p2", "p3"], ["p4", "p5"], ["p6", "p7"]].map(([a, b]) => [c[a!]!, c[b!]!] as const);
+    const starts: Record<string, string>[] = [];
+    for (const [a, b] of pairs) {
+      const [fa, fb] = [a.received.length, b.received.length];
+      await a.send(compactMsg(PONG, "join"));
+      await a.waitFor((el) => a.received.indexOf(el) >= fa && compactEl(el, "queued") !== undefined);
+      const { start } = await compactStart(b, fb);
+      await b.send(compactMsg(start.at!, "pause"));
+      starts.push(start);
+    }
+    assert.equal(new Set(starts.map((s) => s.at)).size, 3, "one room per shard");
+    const boardBefore = await sql("SELECT jid, rating, wins, losses FROM pong_players ORDER BY jid");
+    const victim = starts[0]!.at!;
+    const [a0, b0] = pairs[0]!;
+    const [fa, fb] = [a0.received.length, b0.received.length];
+    const killedAt = Date.now();
+    procs.get(victim)!.child.kill("SIGKILL");
+    await procs.get(victim)!.exited;
+    procs.delete(victim);
+    const lost = (client: TestClient, from: number) => client.waitFor((el) => client.received.indexOf(el) >= from && compactEl(el, "ev")?.attrs.k === "over", 5000, "server-lost");
+    const [la, lb] = await Promise.all([lost(a0, fa), lost(b0, fb)]);
+    const toldMs = Date.now() - killedAt;
+    assert.ok(toldMs < 5000, `told within 5 s (${toldMs} ms)`);
+    for (const el of [la, lb]) assert.equal(compactEl(el, "ev")!.attrs.reason, "server-lost");
+    assert.deepEqual(await sql("SELECT jid, rating, wins, losses FROM pong_players ORDER BY jid"), boardBefore, "no rating changes for the lost game");
+    assert.deepEqual((await sql("SELECT id FROM pong_rooms WHERE shard = $1", [victim])), [], "the directory forgot the dead shard's rooms");
+    // Another shard's game goes on: its player resumes, snapshots flow again, and it ends normally.
+    const [a1, b1] = pairs[1]!;
+    const fb1 = b1.received.length;
+    await b1.send(compactMsg(starts[1]!.at!, "resume"));
+    await b1.waitFor((el) => b1.received.indexOf(el) >= fb1 && compactEl(el, "s")?.attrs.ph === "play", 5000, "snapshots after the other shard died");
+    await a1.send(compactMsg(starts[1]!.at!, "leave"));
+    await b1.waitFor((el) => b1.received.indexOf(el) >= fb1 && compactEl(el, "ev")?.attrs.reason === "forfeit", 5000, "a normal end");
+    // The shard starts again, empty, and takes the next room (it is the least loaded: the third game still runs).
+    await startProcess(victim);
+    await shardsLive(3);
+    const [x, y] = [c.p9!, c.p10!];
+    const [fx, fy] = [x.received.length, y.received.length];
+    await x.send(compactMsg(PONG, "join"));
+    await x.waitFor((el) => x.received.indexOf(el) >= fx && compactEl(el, "queued") !== undefined);
+    const { start } = await compactStart(y, fy);
+    assert.ok(start.at === victim || start.at === starts[1]!.at, `a new room on an empty shard: ${start.at}`);
+    for (const [p, s] of [[x, start], [pairs[2]![0], starts[2]!]] as const) await p.send(compactMsg(s.at!, "leave"));
+  });
+
+  test("a seat token works on whichever shard the client reaches first", async () => {
+    const [a, b] = [c.p11!, c.p12!];
+    const [fa, fb] = [a.received.length, b.received.length];
+    await a.send(compactMsg(PONG, "join"));
+    await a.waitFor((el) => a.received.indexOf(el) >= fa && compactEl(el, "queued") !== undefined);
+    const { start } = await compactStart(b, fb);
+    await b.send(compactMsg(start.at!, "pause"));
+    // b comes back from another account's address (a guest after a reconnection) through a shard that does not run the room.
+    const other = SHARDS.find((s) => s !== start.at && procs.has(s))!;
+    const guest = c.p13!;
+    const { msg, start: again } = await compactStart(guest, guest.received.length, other, { token: start.token! });
+    assert.equal(again.r, start.r);
+    assert.equal(again.side, "1");
+    assert.equal(msg.attrs.from, start.at, "the room's own shard answers");
+    await guest.send(compactMsg(start.at!, "leave"));
+    const unknown = "bad-token";
+    await guest.send(xml("message", { to: other, type: "headline", id: unknown }, xml("join", { xmlns: COMPACT, token: "0000" })));
+    const err = await guest.waitFor((el) => el.attrs.id === unknown && el.attrs.type === "error");
+    assert.equal(err.getChild("error")!.getChildElements()[0]!.name, "item-not-found");
+  });
+});
