@@ -19,6 +19,8 @@ export const ErrorCode = {
   LinkFatal: "ANNEX_ERR_LINK_FATAL",
   NoProsody: "ANNEX_ERR_NO_PROSODY",
   NoEjabberd: "ANNEX_ERR_NO_EJABBERD",
+  LeaseLost: "ANNEX_ERR_LEASE_LOST",
+  LeaseNeedsPg: "ANNEX_ERR_LEASE_NEEDS_PG",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -48,6 +50,8 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   { code: ErrorCode.LinkFatal, className: "FatalLinkError", when: "`Runner.start`, `Link.start`: the server refused a component for good; `err.failure` is `{ kind, condition, advice }`" },
   { code: ErrorCode.NoProsody, className: "ProsodyMissingError", when: "`ManagedProsody.start` without `/usr/bin/prosody`" },
   { code: ErrorCode.NoEjabberd, className: "EjabberdMissingError", when: "`ManagedEjabberd.start` without `/usr/sbin/ejabberdctl`" },
+  { code: ErrorCode.LeaseLost, className: "AnnexError", when: "a component with `standby`: the session holding its domain's lease ended while it served; the runner stops it (`annex run` exits 75 so the service manager restarts it as a standby)" },
+  { code: ErrorCode.LeaseNeedsPg, className: "AnnexError", when: "`standby.postgres` (or `postgresLease`) without the `pg` package installed" },
 ];
 
 /** The markdown table of CATALOGUE, as docs/api.md carries it. */
@@ -135,4 +139,7 @@ export const errors = {
     new AnnexError(ErrorCode.QueueFull, `the server is not reading: ${queued} bytes already wait to be sent (limit ${limit})`),
   stopping: () => new AnnexError(ErrorCode.Stopping, "the component is stopping; nothing more is sent"),
   handlerResult: (handler: string, what: string, fix: string) => new AnnexError(ErrorCode.HandlerResult, `${handler} returned ${what}: ${fix}`),
+  leaseLost: (key: string, reason: string) =>
+    new AnnexError(ErrorCode.LeaseLost, `lost the lease on ${key} (${reason}): another process may serve the domain now, so this one stopped serving it`),
+  leaseNeedsPg: () => new AnnexError(ErrorCode.LeaseNeedsPg, 'standby.postgres needs the "pg" package next to annex: npm install pg'),
 };

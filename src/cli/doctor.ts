@@ -43,6 +43,9 @@ export async function doctor(config: LoadedConfig, io: CliIo): Promise<number> {
         // traffic (ejabberd balances a domain over its connections): check through the running instance instead.
         checks.push({ ok: true, what: `a running Annex serves ${entry.domain} (its /healthz on ${config.metrics.host}:${config.metrics.port} says online): the handshake works; doctor does not connect a second time` });
         checks.push({ ok: true, what: `not checked while it runs: whether the server's disco#items lists ${entry.domain} (stop that Annex and run doctor again to check it)` });
+      } else if (live === "standby") {
+        // Its partner holds the lease and serves the domain; a connection from here would compete with it.
+        checks.push({ ok: true, what: `the Annex on ${config.metrics.host}:${config.metrics.port} is a standby for ${entry.domain} (another process holds its lease and serves it): doctor does not connect; run it next to the active one` });
       } else {
         if (live) checks.push({ ok: true, what: `a running Annex knows ${entry.domain} but is not online (its /healthz says ${live}): checking the connection myself` });
         checks.push(...(await checkComponent(config, index, service)));

@@ -36,12 +36,10 @@ export async function runComponents(config: LoadedConfig, catalogue: Catalogue, 
     process.on("SIGTERM", onSignal);
   });
   const fatal = new Promise<number>((resolve) => {
-    for (const { link } of runner.components) {
-      link.on("fatal", (err: FatalLinkError) => {
-        io.err(`annex: ${err.failure.condition}: ${err.message}`);
-        void runner.stop({ drainMs: 0 }).finally(() => resolve(EXIT.config));
-      });
-    }
+    runner.on("fatal", (err: FatalLinkError) => {
+      io.err(`annex: ${err.failure.condition}: ${err.message}`);
+      void runner.stop({ drainMs: 0 }).finally(() => resolve(EXIT.config));
+    });
   });
   const failedToStart = runner.start().then(
     () => new Promise<number>(() => undefined),

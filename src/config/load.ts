@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
+import type { LeaseRequest } from "../lease/lease.js";
 import { ConfigError, formatIssues } from "./errors.js";
 import { type AnnexConfig, type ComponentEntry, ConfigSchema } from "./schema.js";
 import { applyOverrides, collectOverrides, type Setting, settingsOf } from "./sources.js";
@@ -70,6 +71,19 @@ export async function resolveTls(config: LoadedConfig): Promise<{ ca?: string; s
   } catch (err) {
     throw new ConfigError([`server.tls.caFile: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
   }
+}
+
+/** The lease request of an entry with `standby`, its URL read from the environment if so configured. */
+export function resolveStandby(entry: ComponentEntry, index: number, env: NodeJS.ProcessEnv = process.env): LeaseRequest | undefined {
+  const standby = entry.standby;
+  if (!standby) return undefined;
+  let url = standby.postgres;
+  if (url === undefined) {
+    const name = standby.postgresEnv as string;
+    url = env[name];
+    if (!url) throw new ConfigError([`components[${index}].standby.postgresEnv: the environment variable ${name} is not set`]);
+  }
+  return { domain: entry.domain, key: standby.key ?? entry.domain, url, retryMs: standby.retryMs };
 }
 
 export async function resolveSecret(entry: ComponentEntry, index: number, baseDir: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {

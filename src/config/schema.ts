@@ -30,6 +30,21 @@ export const ComponentEntrySchema = z
     maxQueued: z.int().min(0).default(1024),
     /** This component's log level; default: the global one. */
     log: z.strictObject({ level: LogLevel.optional() }).default({}),
+    /**
+     * Active/standby for this domain: the process holding the domain's lease (a PostgreSQL advisory lock) serves
+     * it, the others wait with nothing started and take over when the holder is gone.
+     */
+    standby: z
+      .strictObject({
+        postgres: z.string().regex(/^postgres(ql)?:\/\//, 'expected a URL such as "postgres://user@host:5432/db"').optional(),
+        postgresEnv: z.string().min(1).optional(),
+        /** The lock's name; default the domain. Two entries with one key share one lease. */
+        key: z.string().min(1).optional(),
+        /** Delay between attempts while waiting, and between checks of the session while serving. */
+        retryMs: z.int().min(50).default(1_000),
+      })
+      .refine((s) => (s.postgres === undefined) !== (s.postgresEnv === undefined), { path: ["postgres"], message: "expected one of postgres or postgresEnv" })
+      .optional(),
   })
   // `when` makes these run even when other fields are bad, so every problem is reported at once.
   .refine((entry) => secretSources(entry).length > 0, { path: ["secret"], message: "expected one of secret, secretFile or secretEnv", when: () => true })

@@ -42,7 +42,9 @@ export function classifyFailure(err: unknown, domain: string, service: string, s
     // RFC 6120 §4.9.3.6: the server hosts no component of that name.
     case "host-unknown":
       if (server === "ejabberd") return fatal(`ejabberd at ${service} does not know ${domain}: add it under hosts of the ejabberd_service listener, with a password`);
-      return fatal(`the server at ${service} does not know ${domain}: add Component "${domain}" with a component_secret to its config (Prosody) and reload it`);
+      // Prosody answers a VirtualHost's name exactly like an unknown one ("does not match any configured
+      // external components"), so the advice covers both: a component cannot take a host's name.
+      return fatal(`the server at ${service} does not know ${domain}: add Component "${domain}" with a component_secret to its config (Prosody) and reload it; if ${domain} is one of its VirtualHosts, a component cannot share that name: give the component a domain of its own (e.g. a subdomain of ${domain})`);
     // RFC 6120 §4.9.3.5: the domain was hosted and no longer is.
     case "host-gone":
       return fatal(`the server at ${service} no longer hosts ${domain}: check the ${server === "ejabberd" ? "hosts of the ejabberd_service listener" : `Component "${domain}" line`} in its config`);

@@ -15,6 +15,31 @@ export const DEFAULT_KEEPALIVE: KeepaliveOptions = { intervalMs: 30_000, timeout
 const ID_PREFIX = "annex-keepalive-";
 
 /**
+ * Which connection came first, carried in every probe id: `<ms since epoch>.<random token>` of the moment this
+ * link first came online (kept across reconnections, so a long-serving process keeps its seniority). Two
+ * connections on one domain compare claims through their probes alone: the later one leaves.
+ */
+export interface Claim {
+  at: number;
+  token: string;
+}
+
+export function formatClaim(claim: Claim): string {
+  return `${claim.at}.${claim.token}`;
+}
+
+/** The claim inside a probe id, or undefined for a probe of an Annex without claims. */
+export function claimOf(id: string): Claim | undefined {
+  const match = /^annex-keepalive-(\d+)\.([0-9a-f]+)-/.exec(id);
+  return match ? { at: Number(match[1]), token: match[2]! } : undefined;
+}
+
+/** True when `a` came first (ties, which need the same millisecond, go to the smaller token). */
+export function isSenior(a: Claim, b: Claim): boolean {
+  return a.at < b.at || (a.at === b.at && a.token < b.token);
+}
+
+/**
  * Detects a half-open link: after `intervalMs` of silence it sends a XEP-0199 ping addressed to our
  * own domain, which the server must route back to us. Any input counts as proof of life; no input
  * within `timeoutMs` of the probe means the link is dead. Server-agnostic (no server module needed).
@@ -31,6 +56,8 @@ export class Keepalive {
     private readonly onDead: (silentMs: number) => void,
     /** Ids of the probes sent lately (shared by the link's successive keepalives), to tell ours from another connection's. */
     private readonly sent: string[] = [],
+    /** This link's claim on the domain, carried in every probe id. */
+    private readonly claim: () => string = () => "0.0",
   ) {}
 
   start(): void {
@@ -64,8 +91,20 @@ export class Keepalive {
     }
     if (now - this.lastInput < this.options.intervalMs) return;
     this.probeSentAt = now;
+    this.sendProbe();
+  }
+
+  /**
+   * Probes that only carry our claim (no answer is waited for): sent on coming online and when another
+   * connection shows up, so that with the server spreading them at random one reaches the other connection.
+   */
+  announce(count: number): void {
+    for (let i = 0; i < count; i++) this.sendProbe();
+  }
+
+  private sendProbe(): void {
     // XEP-0199 §4.1 ping, to ourselves through the server: proves both directions work.
-    const id = `${ID_PREFIX}${randomUUID()}`;
+    const id = `${ID_PREFIX}${this.claim()}-${randomUUID()}`;
     this.sent.push(id);
     if (this.sent.length > 32) this.sent.shift();
     const probe = xml("iq", { type: "get", id, from: this.domain, to: this.domain }, xml("ping", { xmlns: NS.ping }));
@@ -84,10 +123,11 @@ export function isKeepaliveProbe(stanza: Element, domain: string): boolean {
  * connection on the same domain (ejabberd admits one and spreads the domain's stanzas over both): `foreign`
  * is told, so the admin hears of it.
  */
-export function keepaliveFilter(domain: string, isOwn: (id: string) => boolean, foreign: () => void): Middleware {
+export function keepaliveFilter(domain: string, isOwn: (id: string) => boolean, foreign: (id: string) => void): Middleware {
   return (passage, next) => {
     if (!isKeepaliveProbe(passage.stanza, domain)) return next();
-    if (!isOwn(passage.stanza.attrs.id as string)) foreign();
+    const id = passage.stanza.attrs.id as string;
+    if (!isOwn(id)) foreign(id);
     return undefined;
   };
 }

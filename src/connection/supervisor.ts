@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import { errors, FatalLinkError } from "../errors.js";
@@ -5,12 +6,18 @@ import type { Middleware } from "../pipeline/pipeline.js";
 import type { Element } from "../stanza/xml.js";
 import { Backoff } from "./backoff.js";
 import { classifyFailure } from "./classify.js";
-import { Keepalive, type KeepaliveOptions, DEFAULT_KEEPALIVE, keepaliveFilter } from "./keepalive.js";
+import { type Claim, claimOf, formatClaim, isSenior, Keepalive, type KeepaliveOptions, DEFAULT_KEEPALIVE, keepaliveFilter } from "./keepalive.js";
 import type { Link, LinkState } from "./port.js";
 import type { ServerKind } from "./server-kind.js";
 import { TcpTransport, type TransportCounters, type TransportTls } from "./transport.js";
 
 export type { LinkState };
+
+/**
+ * Probes sent when announcing: ejabberd routes each to one of the domain's connections at random, so with two
+ * connections at least one of 4 reaches the other with probability 1 - 1/16.
+ */
+const ANNOUNCE_PROBES = 4;
 export { FatalLinkError };
 
 export interface SupervisorOptions {
@@ -70,7 +77,7 @@ export class LinkSupervisor extends EventEmitter implements Link {
     super();
     this.log = options.log;
     this.backoff = new Backoff({ initialMs: options.backoff?.initialMs ?? 250, maxMs: options.backoff?.maxMs ?? 30_000 });
-    this.middleware = { inbound: [keepaliveFilter(options.domain, (id) => this.probeIds.includes(id), () => this.sharedDomain())] };
+    this.middleware = { inbound: [keepaliveFilter(options.domain, (id) => this.probeIds.includes(id), (id) => this.sharedDomain(id))] };
   }
 
   get domain(): string {
@@ -167,24 +174,64 @@ export class LinkSupervisor extends EventEmitter implements Link {
     if (this.link !== link) return;
     failure = undefined;
     this.onlineSince = Date.now();
+    this.claim ??= { at: this.onlineSince, token: this.claimToken };
     this.startKeepalive(link);
     this.setState("online");
     this.log.info({ service: this.service, reconnects: this.reconnects }, "online");
     this.emit("online");
+    // Say at once that this connection serves the domain: a connection already there answers in kind.
+    this.keepalive?.announce(ANNOUNCE_PROBES);
   }
 
   private lastSharedWarning = 0;
+  private lastAnnounce = 0;
   /** Our recent keepalive probe ids, kept across reconnections so a late one is still known as ours. */
   private readonly probeIds: string[] = [];
+  /** When this link first came online, and a token: its seniority on the domain (see Claim). */
+  private claim: Claim | undefined;
+  private readonly claimToken = randomBytes(4).toString("hex");
 
-  /** Another connection's keepalive probe reached us: two processes serve this domain. Said once a minute. */
-  private sharedDomain(): void {
+  /**
+   * Another connection's keepalive probe reached us: two connections serve this domain (ejabberd admits both
+   * and spreads the domain's stanzas over them, so each would get part of the traffic and of the other's
+   * answers, and its own keepalive could fail). One connection per domain is the rule: the one that came
+   * later leaves with a fatal error (exit 78); the senior one stays, and announces itself so that the other
+   * learns of it soon.
+   */
+  private sharedDomain(id: string): void {
+    const { domain, once, keepalive } = this.options;
+    // A one-shot probe such as `annex doctor` sends no probes and leaves by itself.
+    if (once || keepalive === false || !this.claim || this.state !== "online") return;
+    const theirs = claimOf(id);
     const now = Date.now();
+    if (theirs && isSenior(theirs, this.claim)) {
+      const since = new Date(theirs.at).toISOString();
+      const advice = `another Annex process has served ${domain} through this server since ${since}, and ejabberd spreads a domain's stanzas over all its connections: this process leaves so that one connection serves the domain. Run one process per domain; for failover give both processes the same "standby" setting, for more capacity give each its own domain (docs/admin.md, "Running several Annex processes")`;
+      this.setState("failed");
+      this.lastError = "shared-domain";
+      this.keepalive?.stop();
+      this.log.error({ condition: "shared-domain" }, advice);
+      const link = this.link;
+      if (link) {
+        this.retire(link);
+        link.removeAllListeners("disconnect");
+        void link.stop().catch(() => undefined);
+      }
+      this.emit("offline", "shared-domain");
+      this.emit("fatal", new FatalLinkError({ kind: "fatal", condition: "shared-domain", advice }));
+      return;
+    }
+    if (now - this.lastAnnounce >= 1_000) {
+      this.lastAnnounce = now;
+      this.keepalive?.announce(ANNOUNCE_PROBES);
+    }
     if (now - this.lastSharedWarning < 60_000) return;
     this.lastSharedWarning = now;
     this.log.error(
       { condition: "shared-domain" },
-      `another connection serves ${this.options.domain} through this server (a keepalive probe that is not ours arrived here): the server spreads the domain's stanzas over both connections, so each process gets part of the traffic and of the other's answers; run one Annex per domain (docs/admin.md, "Running several Annex processes")`,
+      theirs
+        ? `a second connection serves ${domain} through this server (a keepalive probe that is not ours arrived here): this one came first and keeps the domain; the other process is told by our probes and leaves (exit 78)`
+        : `another connection serves ${domain} through this server (a keepalive probe that is not ours arrived here): the server spreads the domain's stanzas over both connections, so each process gets part of the traffic and of the other's answers; run one Annex per domain (docs/admin.md, "Running several Annex processes")`,
     );
   }
 
@@ -197,7 +244,7 @@ export class LinkSupervisor extends EventEmitter implements Link {
       this.log.warn({ silentMs }, "the server stopped answering (half-open link?): reconnecting");
       // The socket may never report the failure itself: end it here.
       link.socket?.destroy(Object.assign(new Error(`no answer to a keepalive probe for ${silentMs} ms`), { code: "ETIMEDOUT" }));
-    }, this.probeIds);
+    }, this.probeIds, () => formatClaim(this.claim!));
     this.keepalive.start();
   }
 

@@ -1,7 +1,11 @@
+import { EventEmitter } from "node:events";
 import type { Server } from "node:http";
 import type { Logger } from "pino";
-import { type LoadedConfig, resolveSecret, resolveTls } from "../config/load.js";
-import { LinkSupervisor } from "../connection/supervisor.js";
+import { type LoadedConfig, resolveSecret, resolveStandby, resolveTls } from "../config/load.js";
+import { type FatalLinkError, LinkSupervisor } from "../connection/supervisor.js";
+import type { AnnexError } from "../errors.js";
+import type { DomainLease, LeaseFactory, LeaseRequest } from "../lease/lease.js";
+import { postgresLease } from "../lease/postgres.js";
 import { unlistedRouteClasses } from "../handlers/registry.js";
 import { type HealthReport, startOpsServer } from "../ops/http.js";
 import { AnnexMetrics, Metrics } from "../ops/metrics.js";
@@ -11,6 +15,7 @@ import { type Catalogue, resolveComponentClass } from "./catalogue.js";
 import { ComponentHost } from "./host.js";
 import { HostedComponents } from "./hosted.js";
 
+/** One config entry's running parts: replaced by fresh ones each time a standby entry takes over its domain. */
 export interface RunningComponent {
   host: ComponentHost;
   link: LinkSupervisor;
@@ -19,83 +24,145 @@ export interface RunningComponent {
 export interface RunnerOptions {
   catalogue: Catalogue;
   log: Logger;
+  /** Makes the lease of each entry with `standby`; default a PostgreSQL advisory lock (postgresLease). */
+  lease?: LeaseFactory;
 }
 
-/** Runs every component of a config: one host and one supervised link each, plus /metrics and /healthz. */
-export class Runner {
+export interface RunnerEvents {
+  /** A component's server refused it for good (its link is down for good). */
+  fatal: [error: FatalLinkError, domain: string];
+  /** A standby entry got its domain's lease and is starting. */
+  active: [domain: string];
+  /** A serving entry lost its lease: it was stopped at once and waits as a standby again. */
+  "lease-lost": [error: AnnexError, domain: string];
+}
+
+/** A config entry: how to build its parts, and (with `standby`) the lease that decides when it serves. */
+class Slot {
+  current: RunningComponent;
+  /** Waiting for the lease (only entries with `standby`). */
+  waiting = false;
+  activations = 0;
+
+  constructor(
+    readonly domain: string,
+    private readonly build: () => RunningComponent,
+    readonly lease: DomainLease | undefined,
+  ) {
+    this.current = build();
+    this.waiting = lease !== undefined;
+  }
+
+  /** Fresh parts for the next activation: a stopped host or link does not start again. */
+  rebuild(): RunningComponent {
+    this.current = this.build();
+    return this.current;
+  }
+}
+
+/**
+ * Runs every component of a config: one host and one supervised link each, plus /metrics and /healthz. An entry
+ * with `standby` waits for its domain's lease before anything of it starts, and goes back to waiting if it loses it.
+ */
+export class Runner extends EventEmitter<RunnerEvents> {
   private opsServer: Server | undefined;
+  private readonly stopping = new AbortController();
 
   private constructor(
-    readonly components: RunningComponent[],
+    private readonly slots: Slot[],
     readonly metrics: AnnexMetrics,
     private readonly config: LoadedConfig,
     private readonly log: Logger,
-  ) {}
+  ) {
+    super();
+  }
+
+  /** The current parts of every entry (a waiting standby's are built but not started). */
+  get components(): RunningComponent[] {
+    return this.slots.map((slot) => slot.current);
+  }
 
   /** Resolves types, secrets and options for every entry; throws ConfigError listing what is wrong. */
   static async create(config: LoadedConfig, options: RunnerOptions): Promise<Runner> {
     const metrics = new AnnexMetrics();
     const hosted = new HostedComponents();
-    const components: RunningComponent[] = [];
+    const slots: Slot[] = [];
     const tls = await resolveTls(config);
+    const makeLease = options.lease ?? ((request: LeaseRequest) => postgresLease({ ...request, log: options.log.child({ component: request.domain }) }));
     for (const [index, entry] of config.components.entries()) {
       const component = await resolveComponentClass(entry.type, options.catalogue, config.baseDir, index);
       const secret = await resolveSecret(entry, index, config.baseDir);
+      const standby = resolveStandby(entry, index);
       const domain = entry.domain;
       const { server } = config;
       const log = options.log.child({ component: domain }, entry.log.level ? { level: entry.log.level } : {});
-      const link = new LinkSupervisor({
-        host: server.host,
-        port: server.port,
-        domain,
-        secret,
-        log,
-        backoff: { initialMs: server.reconnect.initialMs, maxMs: server.reconnect.maxMs },
-        stableMs: server.reconnect.stableMs,
-        conflictRetryMs: server.reconnect.conflictRetryMs,
-        keepalive: server.keepalive,
-        timeoutMs: server.timeoutMs,
-        maxStanzaBytes: server.maxStanzaBytes,
-        maxQueueBytes: server.maxQueueBytes,
-        tls,
-      });
-      const host = new ComponentHost({
-        component,
-        domain,
-        type: typeof entry.type === "string" ? entry.type : entry.type.module,
-        options: entry.options,
-        optionsPath: `components[${index}].options`,
-        builtins: entry.builtins,
-        plugins: entry.plugins,
-        maxInFlight: entry.maxInFlight,
-        maxQueued: entry.maxQueued,
-        logLevel: entry.log.level,
-        log: options.log,
-        hosted,
-        hooks: metrics.hooksFor(domain),
-        metrics: new Metrics(metrics.registry, domain),
-      });
-      // Counting is a pipeline member: plain integers per stanza, exported when /metrics is scraped.
-      const counters = metrics.middlewareFor(domain);
-      bindLink(host, link, { inbound: [counters.inbound], outbound: [counters.outbound] });
-      link.on("state", (state: string) => {
-        metrics.connectionState.reset();
-        for (const c of components) metrics.connectionState.set({ component: c.host.domain, state: c.link.state }, 1);
-        if (state === "connecting" && link.reconnects > 0) metrics.reconnects.inc({ component: domain });
-      });
-      components.push({ host, link });
+      const build = (): RunningComponent => {
+        const link = new LinkSupervisor({
+          host: server.host,
+          port: server.port,
+          domain,
+          secret,
+          log,
+          backoff: { initialMs: server.reconnect.initialMs, maxMs: server.reconnect.maxMs },
+          stableMs: server.reconnect.stableMs,
+          conflictRetryMs: server.reconnect.conflictRetryMs,
+          keepalive: server.keepalive,
+          timeoutMs: server.timeoutMs,
+          maxStanzaBytes: server.maxStanzaBytes,
+          maxQueueBytes: server.maxQueueBytes,
+          tls,
+        });
+        const host = new ComponentHost({
+          component,
+          domain,
+          type: typeof entry.type === "string" ? entry.type : entry.type.module,
+          options: entry.options,
+          optionsPath: `components[${index}].options`,
+          builtins: entry.builtins,
+          plugins: entry.plugins,
+          maxInFlight: entry.maxInFlight,
+          maxQueued: entry.maxQueued,
+          logLevel: entry.log.level,
+          log: options.log,
+          hosted,
+          hooks: metrics.hooksFor(domain),
+          metrics: new Metrics(metrics.registry, domain),
+        });
+        // Counting is a pipeline member: plain integers per stanza, exported when /metrics is scraped.
+        const counters = metrics.middlewareFor(domain);
+        bindLink(host, link, { inbound: [counters.inbound], outbound: [counters.outbound] });
+        link.on("state", (state: string) => {
+          runner.updateStateMetric();
+          if (state === "connecting" && link.reconnects > 0) metrics.reconnects.inc({ component: domain });
+        });
+        return { host, link };
+      };
+      slots.push(new Slot(domain, build, standby ? makeLease(standby) : undefined));
     }
-    return new Runner(components, metrics, config, options.log);
+    const runner = new Runner(slots, metrics, config, options.log);
+    return runner;
   }
 
-  /** Every component's link state; ok only when all are online. */
+  /** The state an entry reports: its link's, or "standby" while it waits for its lease. */
+  private stateOf(slot: Slot): string {
+    return slot.waiting ? "standby" : slot.current.link.state;
+  }
+
+  private updateStateMetric(): void {
+    this.metrics.connectionState.reset();
+    for (const slot of this.slots) this.metrics.connectionState.set({ component: slot.domain, state: this.stateOf(slot) }, 1);
+  }
+
+  /** Every component's state; ok when each is online, or a standby waiting for its lease (its role in the pair). */
   health(): HealthReport {
     const report: HealthReport = { ok: true, components: {} };
-    for (const { host, link } of this.components) {
+    for (const slot of this.slots) {
+      const { link } = slot.current;
+      const state = this.stateOf(slot);
       // The last error only matters while not online; after a recovery it would mislead.
-      const lastError = link.state === "online" ? undefined : link.lastError;
-      report.components[host.domain] = { state: link.state, ...(lastError ? { lastError } : {}) };
-      if (link.state !== "online") report.ok = false;
+      const lastError = state === "online" || state === "standby" ? undefined : link.lastError;
+      report.components[slot.domain] = { state, ...(lastError ? { lastError } : {}) };
+      if (state !== "online" && state !== "standby") report.ok = false;
     }
     return report;
   }
@@ -111,7 +178,11 @@ export class Runner {
     return this.metrics.text();
   }
 
-  /** Starts the HTTP endpoints (if configured), then every component; rejects with FatalLinkError if one can never connect. */
+  /**
+   * Starts the HTTP endpoints (if configured), then every component; resolves once every entry without
+   * `standby` is online (standby entries wait for their lease in the background), rejects with FatalLinkError
+   * if one can never connect.
+   */
   async start(): Promise<void> {
     const { port, host } = this.config.metrics;
     if (port > 0) {
@@ -121,17 +192,69 @@ export class Runner {
     for (const cls of unlistedRouteClasses([...BUILTIN_PLUGINS])) {
       this.log.warn({ class: cls.name }, `${cls.name} has route decorators but no component lists it (in @Component({ handlers }) or a plugin): its routes never run`);
     }
-    for (const { host } of this.components) await host.start();
-    await Promise.all(this.components.map(({ link }) => link.start()));
-    this.log.info({ components: this.components.map((c) => c.host.domain) }, "all components online");
+    this.updateStateMetric();
+    const direct = this.slots.filter((slot) => !slot.lease);
+    for (const slot of direct) await slot.current.host.start();
+    for (const slot of this.slots.filter((s) => s.lease)) void this.serveWhenLeased(slot);
+    await Promise.all(direct.map((slot) => this.connect(slot)));
+    if (direct.length > 0) this.log.info({ components: direct.map((s) => s.domain) }, "all components online");
   }
 
-  /** Graceful shutdown of every component, then the streams and the HTTP endpoints are closed. */
+  private async connect(slot: Slot): Promise<void> {
+    const { link } = slot.current;
+    link.on("fatal", (err: FatalLinkError) => this.emit("fatal", err, slot.domain));
+    await link.start();
+  }
+
+  /** A standby entry's loop: wait for the lease, serve, and on losing it stop at once and wait again. */
+  private async serveWhenLeased(slot: Slot): Promise<void> {
+    const lease = slot.lease!;
+    const signal = this.stopping.signal;
+    const log = this.log.child({ component: slot.domain });
+    while (!signal.aborted) {
+      slot.waiting = true;
+      this.updateStateMetric();
+      log.info({ lease: lease.key }, `standby: waiting for the lease on ${lease.key} before serving ${slot.domain}`);
+      try {
+        await lease.acquire(signal);
+      } catch (err) {
+        if (signal.aborted) return;
+        log.error({ err }, "standby: giving up on the lease");
+        return;
+      }
+      const parts = slot.activations++ === 0 ? slot.current : slot.rebuild();
+      const lost = new Promise<AnnexError>((resolve) => lease.onLost(resolve));
+      slot.waiting = false;
+      log.info({ lease: lease.key }, `lease on ${lease.key} acquired: serving ${slot.domain}`);
+      this.emit("active", slot.domain);
+      try {
+        await parts.host.start();
+        // Not awaited: the lease can be lost while the link is still trying to connect.
+        this.connect(slot).catch(() => undefined);
+      } catch (err) {
+        log.error({ err }, `${slot.domain} failed to start after taking over; giving the lease back`);
+        await lease.release();
+        await parts.link.stop();
+        return;
+      }
+      const reason = await Promise.race([lost, new Promise<undefined>((resolve) => signal.addEventListener("abort", () => resolve(undefined), { once: true }))]);
+      if (!reason) return;
+      // Fencing: another process may already hold the lease; nothing more goes out from this one.
+      log.error({ code: reason.code }, reason.message);
+      this.emit("lease-lost", reason, slot.domain);
+      await Promise.all([parts.link.stop(), parts.host.stop({ drainMs: 0 })]);
+    }
+  }
+
+  /** Graceful shutdown of every component, then the streams, the leases and the HTTP endpoints are closed. */
   async stop(options: { drainMs?: number } = {}): Promise<void> {
+    this.stopping.abort();
     await Promise.all(
-      this.components.map(async ({ host, link }) => {
+      this.slots.map(async (slot) => {
+        const { host, link } = slot.current;
         await host.stop({ drainMs: options.drainMs ?? this.config.shutdown.drainMs });
         await link.stop();
+        await slot.lease?.release();
       }),
     );
     const server = this.opsServer;
@@ -139,4 +262,3 @@ export class Runner {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }
-

@@ -5,3 +5,4 @@ export { ManagedProsody, ProsodyMissingError, PROSODY_BIN, PROSODYCTL_BIN, type 
 export { freePort, isListening } from "./ports.js";
 export { ManagedEjabberd, EjabberdMissingError, EJABBERDCTL_BIN, type EjabberdOptions, type EjabberdComponent } from "./ejabberd.js";
 export { startServer, testServerKinds, SERVER_KINDS, type ServerKind, type ManagedServer, type ServerOptions } from "./servers.js";
+export { ManagedPostgres } from "./postgres.js";

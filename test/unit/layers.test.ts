@@ -16,6 +16,7 @@ const LAYERS: string[][] = [
   ["dispatch"],
   ["plugins"],
   ["ops"],
+  ["lease"],
   ["config"],
   ["runtime"],
   ["testing"],
