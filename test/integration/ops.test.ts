@@ -6,8 +6,8 @@ import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { xml } from "@xmpp/client";
-import { freePort, type ManagedProsody } from "annex/testing";
-import { ANNEX_BIN, AnnexProcess, byId, startProsody, TestClient } from "./support.js";
+import { freePort, type ManagedServer, startServer } from "annex/testing";
+import { ANNEX_BIN, AnnexProcess, byId, describeEachServer, TestClient } from "./support.js";
 
 const execFileAsync = promisify(execFile);
 const REPO = resolve(new URL("../../../", import.meta.url).pathname);
@@ -22,27 +22,27 @@ function sample(text: string, name: string, labels: Record<string, string>): num
   return 0;
 }
 
-describe("metrics and health against a real Prosody", () => {
-  let prosody: ManagedProsody;
+describeEachServer("metrics and health against a real server", (kind) => {
+  let server: ManagedServer;
   let annex: AnnexProcess;
   let alice: TestClient;
   let metricsPort: number;
   const scrape = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
 
   before(async () => {
-    prosody = await startProsody([{ domain: "echo.localhost", secret: "s" }], [{ username: "alice", password: "pw" }]);
+    server = await startServer(kind, { components: [{ domain: "echo.localhost", secret: "s" }], users: [{ username: "alice", password: "pw" }] });
     metricsPort = await freePort();
     annex = await AnnexProcess.start(
-      { server: { port: prosody.componentPort, reconnect: { initialMs: 100, maxMs: 500 } }, components: [{ type: "echo", domain: "echo.localhost", secret: "s" }] },
+      { server: { port: server.componentPort, reconnect: { initialMs: 100, maxMs: 500 } }, components: [{ type: "echo", domain: "echo.localhost", secret: "s" }] },
       { env: { ANNEX_METRICS_PORT: String(metricsPort) } },
     );
-    alice = await TestClient.connect(prosody, "alice", "pw");
+    alice = await TestClient.connect(server, "alice", "pw");
   });
 
   after(async () => {
     await alice?.stop();
     await annex?.stop();
-    await prosody?.stop();
+    await server?.stop();
   });
 
   test("/metrics counters move by exactly what flowed", async () => {
@@ -65,10 +65,10 @@ describe("metrics and health against a real Prosody", () => {
     assert.match(after, /annex_handlers_in_flight\{component="echo\.localhost"\} 0/);
   });
 
-  test("/healthz is 200 while online, 503 naming the component while Prosody is down, 200 again after", async () => {
+  test("/healthz is 200 while online, 503 naming the component while the server is down, 200 again after", async () => {
     const ok = await fetch(`http://127.0.0.1:${metricsPort}/healthz`);
     assert.equal(ok.status, 200);
-    await prosody.kill();
+    await server.kill();
     let down: Response | undefined;
     for (let i = 0; i < 50 && down?.status !== 503; i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -77,7 +77,7 @@ describe("metrics and health against a real Prosody", () => {
     assert.equal(down?.status, 503);
     const body = (await down?.json()) as { notOnline: string[] };
     assert.deepEqual(body.notOnline, ["echo.localhost"]);
-    await prosody.launch();
+    await server.launch();
     let back: Response | undefined;
     for (let i = 0; i < 100 && back?.status !== 200; i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -87,7 +87,7 @@ describe("metrics and health against a real Prosody", () => {
     const text = await scrape();
     assert.ok(sample(text, "annex_reconnects_total", { component: "echo.localhost" }) >= 1);
     await alice.stop();
-    alice = await TestClient.connect(prosody, "alice", "pw");
+    alice = await TestClient.connect(server, "alice", "pw");
   });
 });
 
@@ -116,34 +116,50 @@ describe("configuration sources", () => {
   });
 });
 
-describe("annex doctor", () => {
-  let prosody: ManagedProsody;
+/** doctor's fix for a refused handshake, in the words of the server that refused it. */
+const REFUSED_FIX = {
+  prosody: {
+    wrongSecret: /FAIL the handshake failed \(not-authorized\)\n\s+fix: Prosody rejected the secret for echo\.localhost: check that the component's secret matches component_secret/,
+    unknownDomain: /FAIL the handshake failed \(host-unknown\)\n\s+fix: .*add Component "missing\.localhost"/,
+  },
+  // ejabberd 23.01 answers a domain missing from the listener's hosts with not-authorized too (docs/admin.md).
+  ejabberd: {
+    wrongSecret: /FAIL the handshake failed \(not-authorized\)\n\s+fix: ejabberd refused echo\.localhost: check that echo\.localhost is listed under hosts of the ejabberd_service listener on that port, with password equal to the component's secret/,
+    unknownDomain: /FAIL the handshake failed \(not-authorized\)\n\s+fix: ejabberd refused missing\.localhost: check that missing\.localhost is listed under hosts of the ejabberd_service listener/,
+  },
+} as const;
+
+describeEachServer("annex doctor", (kind) => {
+  let server: ManagedServer;
   before(async () => {
-    prosody = await startProsody([{ domain: "echo.localhost", secret: "right" }], []);
+    server = await startServer(kind, { components: [{ domain: "echo.localhost", secret: "right" }] });
   });
   after(async () => {
-    await prosody?.stop();
+    await server?.stop();
   });
 
   test("passes on a good setup", async () => {
-    const p = await AnnexProcess.start({ server: { port: prosody.componentPort }, components: [{ type: "echo", domain: "echo.localhost", secret: "right" }] }, { command: ["doctor"], waitOnline: false });
+    const p = await AnnexProcess.start({ server: { port: server.componentPort }, components: [{ type: "echo", domain: "echo.localhost", secret: "right" }] }, { command: ["doctor"], waitOnline: false });
     assert.equal(await p.exited, 0, p.output);
     assert.match(p.output, /ok {3}the handshake is accepted/);
     assert.match(p.output, /ok {3}localhost lists echo\.localhost in its disco#items/);
   });
 
   test("names the wrong secret and its fix", async () => {
-    const p = await AnnexProcess.start({ server: { port: prosody.componentPort }, components: [{ type: "echo", domain: "echo.localhost", secret: "wrong" }] }, { command: ["doctor"], waitOnline: false });
+    const p = await AnnexProcess.start({ server: { port: server.componentPort }, components: [{ type: "echo", domain: "echo.localhost", secret: "wrong" }] }, { command: ["doctor"], waitOnline: false });
     assert.equal(await p.exited, 78, p.output);
-    assert.match(p.output, /FAIL the handshake failed \(not-authorized\)\n\s+fix: Prosody rejected the secret for echo\.localhost: check that the component's secret matches component_secret/);
+    assert.match(p.output, REFUSED_FIX[kind].wrongSecret);
     assert.ok(!p.output.includes("wrong"), "the secret is not printed");
   });
 
-  test("names the missing Component line and its fix", async () => {
-    const p = await AnnexProcess.start({ server: { port: prosody.componentPort }, components: [{ type: "echo", domain: "missing.localhost", secret: "x" }] }, { command: ["doctor"], waitOnline: false });
+  test("names the domain the server does not know and its fix", async () => {
+    const p = await AnnexProcess.start({ server: { port: server.componentPort }, components: [{ type: "echo", domain: "missing.localhost", secret: "x" }] }, { command: ["doctor"], waitOnline: false });
     assert.equal(await p.exited, 78, p.output);
-    assert.match(p.output, /FAIL the handshake failed \(host-unknown\)\n\s+fix: .*add Component "missing\.localhost"/);
+    assert.match(p.output, REFUSED_FIX[kind].unknownDomain);
   });
+});
+
+describe("annex doctor without a server", () => {
 
   test("says when nothing listens on the component port", async () => {
     const port = await freePort();
