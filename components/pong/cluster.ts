@@ -255,7 +255,10 @@ export class PongCluster {
     const player = String(el.attrs.from);
     const protocol: Protocol = el.attrs.protocol === "book" ? "book" : "compact";
     try {
-      await this.deps.command(player, protocol, payload, protocol === "book" ? fromDomain : undefined);
+      // Book clients hear only from the address they wrote to, and spectators (either protocol) never send game
+      // stanzas, so both are answered through the relaying process; a compact player talks to this shard itself.
+      const via = protocol === "book" || payload.name === "spectate" ? fromDomain : undefined;
+      await this.deps.command(player, protocol, payload, via);
     } catch (err) {
       if (!(err instanceof StanzaError)) throw err;
       this.deps.send(xml("message", { from: domain, to: fromDomain, type: "headline" },

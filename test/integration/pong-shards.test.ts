@@ -2,16 +2,18 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { xml } from "@xmpp/client";
 import type { Element } from "annex";
-import { type ManagedServer, startServer } from "annex/testing";
+import { ManagedEjabberdCluster, type ManagedServer, startServer } from "annex/testing";
 import pg from "pg";
 import { PrivatePostgres } from "./feed/postgres.js";
 import { AnnexProcess, byId, TestClient } from "./support.js";
 
-// A sharded pong service (components/pong/README.md §Shards) through a real Prosody and one real PostgreSQL:
-// the front door on pong.localhost, three shards on pong-1/2/3.localhost, each an `annex run` process.
+// A sharded pong service (components/pong/README.md §Shards) on one real PostgreSQL: the front door on
+// pong.localhost (active and standby), shards on pong-1/2/3.localhost, each an `annex run` process. Once through
+// Prosody with three shards, once through a two-node ejabberd cluster with two shards (clients on node 1, every
+// pong process on node 2, so every stanza crosses the cluster).
 
 const PONG = "pong.localhost";
-const SHARDS = ["pong-1.localhost", "pong-2.localhost", "pong-3.localhost"];
+const ALL_SHARDS = ["pong-1.localhost", "pong-2.localhost", "pong-3.localhost"];
 const BOOK = "xmpp:game:pong";
 const COMPACT = "urn:annex:pong:1";
 const USERS = Array.from({ length: 14 }, (_, i) => `p${i}`);
@@ -25,19 +27,31 @@ const bookMsg = (to: string, name: string, fields: Record<string, string> = {}) 
   xml("message", { to, type: "headline" }, xml("pong", { xmlns: BOOK }, xml("action", {}, name), ...Object.entries(fields).map(([k, v]) => xml(k, {}, v))));
 const compactMsg = (to: string, name: string, attrs: Record<string, string> = {}) => xml("message", { to, type: "headline" }, xml(name, { xmlns: COMPACT, ...attrs }));
 
-describe("[prosody] pong shards: a front door and three shards on one PostgreSQL", () => {
-  let server: ManagedServer;
+interface Topology {
+  /** Where the clients log in. */
+  clients: Pick<ManagedServer, "c2sPort" | "host">;
+  /** Where the pong processes connect. */
+  componentPort: number;
+  stop(): Promise<void>;
+}
+
+function shardSuite(title: string, shardCount: number, startXmpp: (components: { domain: string; secret: string }[], users: { username: string; password: string }[]) => Promise<Topology>) {
+describe(title, () => {
+  const SHARDS = ALL_SHARDS.slice(0, shardCount);
+  let server: Topology;
   let postgres: PrivatePostgres;
   let url: string;
   const procs = new Map<string, AnnexProcess>();
   const c: Record<string, TestClient> = {};
   const secrets = Object.fromEntries([PONG, ...SHARDS].map((d) => [d, `${d}-secret`]));
 
-  const entry = (domain: string) => ({ type: "pong", domain, secretFile: "secret", options: { ...GAME, cluster: { postgres: url, frontDoor: PONG, heartbeatMs: 300, deadAfterMs: 1500 } } });
-  const startProcess = async (domain: string) => {
-    const p = await AnnexProcess.start({ server: { host: "127.0.0.1", port: server.componentPort }, log: { level: "info" }, components: [entry(domain)] },
-      { files: { secret: `${secrets[domain]}\n` } });
-    procs.set(domain, p);
+  // The front door's entry is the same in its active and its standby process: the lease decides who serves.
+  const entry = (domain: string) => ({ type: "pong", domain, secretFile: "secret", options: { ...GAME, cluster: { postgres: url, frontDoor: PONG, heartbeatMs: 300, deadAfterMs: 1500 } },
+    ...(domain === PONG ? { standby: { postgres: url, retryMs: 200 } } : {}) });
+  const startProcess = async (domain: string, name = domain, waitOnline = true) => {
+    const p = await AnnexProcess.start({ server: { host: "127.0.0.1", port: server.componentPort, reconnect: { initialMs: 100, maxMs: 500 } }, log: { level: "info" }, components: [entry(domain)] },
+      { files: { secret: `${secrets[domain]}\n` }, waitOnline });
+    procs.set(name, p);
     return p;
   };
   const sql = async (text: string, values: unknown[] = []) => {
@@ -61,15 +75,16 @@ describe("[prosody] pong shards: a front door and three shards on one PostgreSQL
   before(async () => {
     postgres = await PrivatePostgres.start();
     url = await postgres.createDatabase();
-    server = await startServer("prosody", {
-      components: [PONG, ...SHARDS].map((domain) => ({ domain, secret: secrets[domain]! })),
-      users: USERS.map((u) => ({ username: u, password: `${u}-pw` })),
-    });
+    server = await startXmpp([PONG, ...SHARDS].map((domain) => ({ domain, secret: secrets[domain]! })), USERS.map((u) => ({ username: u, password: `${u}-pw` })));
     await Promise.all(SHARDS.map((d) => startProcess(d)));
-    await startProcess(PONG);
-    await shardsLive(3);
+    const front = await startProcess(PONG, PONG, false);
+    await front.waitForOutput(/"msg":"online"/, 10_000);
+    // The standby front door: same config, waits for the lease.
+    const standby = await startProcess(PONG, "standby", false);
+    await standby.waitForOutput(/another process holds the lease/, 10_000);
+    await shardsLive(shardCount);
     for (const u of USERS) {
-      c[u] = await TestClient.connect(server, u, `${u}-pw`);
+      c[u] = await TestClient.connect(server.clients, u, `${u}-pw`);
       await c[u]!.send(xml("presence", {}));
       await c[u]!.send(xml("presence", { to: PONG }));
     }
@@ -131,7 +146,7 @@ describe("[prosody] pong shards: a front door and three shards on one PostgreSQL
   });
 
   test("rooms spread over the shards; disco#items on the front door lists them all; a spectator watches through the front door", async () => {
-    const players = ["p2", "p3", "p4", "p5", "p6", "p7"].map((u) => c[u]!);
+    const players = ["p2", "p3", "p4", "p5", "p6", "p7"].slice(0, 2 * shardCount).map((u) => c[u]!);
     const from = players.map((p) => p.received.length);
     const starts: Record<string, string>[] = [];
     for (let i = 0; i < players.length; i += 2) {
@@ -142,7 +157,7 @@ describe("[prosody] pong shards: a front door and three shards on one PostgreSQL
       // Paused at the serve: the game stays running until the test ends it.
       await players[i + 1]!.send(compactMsg(start.at!, "pause"));
     }
-    assert.deepEqual(new Set(starts.map((s) => s.at)).size, 3, `three rooms on three shards (least loaded): ${starts.map((s) => s.at).join(", ")}`);
+    assert.deepEqual(new Set(starts.map((s) => s.at)).size, shardCount, `rooms on every shard (least loaded): ${starts.map((s) => s.at).join(", ")}`);
     const id = "disco-all";
     await c.p8!.send(xml("iq", { type: "get", to: PONG, id }, xml("query", { xmlns: "http://jabber.org/protocol/disco#items" })));
     const items = (await c.p8!.waitFor(byId(id))).getChild("query")!.getChildren("item");
@@ -162,8 +177,8 @@ describe("[prosody] pong shards: a front door and three shards on one PostgreSQL
     }
   });
 
-  test("kill -9 of a shard mid-game: its players are told server-lost within 5 s, unrated; the other games go on; it comes back empty", async () => {
-    const pairs = [["p2", "p3"], ["p4", "p5"], ["p6", "p7"]].map(([a, b]) => [c[a!]!, c[b!]!] as const);
+  test("kill -9 of a shard mid-game: its players are told server-lost within 5 s, unrated; the other games go on; it comes back empty", async (t) => {
+    const pairs = [["p2", "p3"], ["p4", "p5"], ["p6", "p7"]].slice(0, shardCount).map(([a, b]) => [c[a!]!, c[b!]!] as const);
     const starts: Record<string, string>[] = [];
     for (const [a, b] of pairs) {
       const [fa, fb] = [a.received.length, b.received.length];
@@ -173,7 +188,7 @@ describe("[prosody] pong shards: a front door and three shards on one PostgreSQL
       await b.send(compactMsg(start.at!, "pause"));
       starts.push(start);
     }
-    assert.equal(new Set(starts.map((s) => s.at)).size, 3, "one room per shard");
+    assert.equal(new Set(starts.map((s) => s.at)).size, shardCount, "one room per shard");
     const boardBefore = await sql("SELECT jid, rating, wins, losses FROM pong_players ORDER BY jid");
     const victim = starts[0]!.at!;
     const [a0, b0] = pairs[0]!;
@@ -186,6 +201,7 @@ describe("[prosody] pong shards: a front door and three shards on one PostgreSQL
     const [la, lb] = await Promise.all([lost(a0, fa), lost(b0, fb)]);
     const toldMs = Date.now() - killedAt;
     assert.ok(toldMs < 5000, `told within 5 s (${toldMs} ms)`);
+    t.diagnostic(`players told server-lost ${toldMs} ms after kill -9 of ${victim}`);
     for (const el of [la, lb]) assert.equal(compactEl(el, "ev")!.attrs.reason, "server-lost");
     assert.deepEqual(await sql("SELECT jid, rating, wins, losses FROM pong_players ORDER BY jid"), boardBefore, "no rating changes for the lost game");
     assert.deepEqual((await sql("SELECT id FROM pong_rooms WHERE shard = $1", [victim])), [], "the directory forgot the dead shard's rooms");
@@ -196,16 +212,16 @@ describe("[prosody] pong shards: a front door and three shards on one PostgreSQL
     await b1.waitFor((el) => b1.received.indexOf(el) >= fb1 && compactEl(el, "s")?.attrs.ph === "play", 5000, "snapshots after the other shard died");
     await a1.send(compactMsg(starts[1]!.at!, "leave"));
     await b1.waitFor((el) => b1.received.indexOf(el) >= fb1 && compactEl(el, "ev")?.attrs.reason === "forfeit", 5000, "a normal end");
-    // The shard starts again, empty, and takes the next room (it is the least loaded: the third game still runs).
+    // The shard starts again, empty, and takes the next room (with three shards the third game still runs).
     await startProcess(victim);
-    await shardsLive(3);
+    await shardsLive(shardCount);
     const [x, y] = [c.p9!, c.p10!];
     const [fx, fy] = [x.received.length, y.received.length];
     await x.send(compactMsg(PONG, "join"));
     await x.waitFor((el) => x.received.indexOf(el) >= fx && compactEl(el, "queued") !== undefined);
     const { start } = await compactStart(y, fy);
     assert.ok(start.at === victim || start.at === starts[1]!.at, `a new room on an empty shard: ${start.at}`);
-    for (const [p, s] of [[x, start], [pairs[2]![0], starts[2]!]] as const) await p.send(compactMsg(s.at!, "leave"));
+    for (const [p, s] of [[x, start], ...pairs.slice(2).map(([a]) => [a, starts[2]!] as const)] as const) await p.send(compactMsg(s.at!, "leave"));
   });
 
   test("a seat token works on whichever shard the client reaches first", async () => {
@@ -227,5 +243,64 @@ describe("[prosody] pong shards: a front door and three shards on one PostgreSQL
     await guest.send(xml("message", { to: other, type: "headline", id: unknown }, xml("join", { xmlns: COMPACT, token: "0000" })));
     const err = await guest.waitFor((el) => el.attrs.id === unknown && el.attrs.type === "error");
     assert.equal(err.getChild("error")!.getChildElements()[0]!.name, "item-not-found");
+    // Only the service's own processes may relay or hand over rooms: a client that tries is refused.
+    for (const name of ["relay", "open"]) {
+      const id = `forged-${name}`;
+      await guest.send(xml("message", { to: other, type: "headline", id }, xml(name, { xmlns: "urn:annex:pong:shard:1", from: "p0@localhost/x", protocol: "compact" }, xml("leave", { xmlns: COMPACT }))));
+      const refused = await guest.waitFor((el) => el.attrs.id === id && el.attrs.type === "error");
+      assert.equal(refused.getChild("error")!.getChildElements()[0]!.name, "forbidden");
+    }
   });
+
+  test("kill -9 of the front door: the standby serves pong.localhost within 10 s, new check-ins are matched, running games go on", async (t) => {
+    const { p0: book, p1: compact } = c as Required<typeof c>;
+    const [fromA, fromB] = [book!.received.length, compact!.received.length];
+    await book!.send(bookMsg(PONG, "playercheckingin"));
+    await book!.waitFor((el) => book!.received.indexOf(el) >= fromA && action(el) === "dimensions");
+    const { start } = await compactStart(compact!, fromB);
+    await compact!.send(compactMsg(start.at!, "pause"));
+    const active = procs.get(PONG)!;
+    const killedAt = Date.now();
+    active.child.kill("SIGKILL");
+    await active.exited;
+    procs.delete(PONG);
+    // New check-ins at pong.localhost: until the standby connects the server answers with an error; then they are matched.
+    const [x, y] = [c.p9!, c.p10!];
+    for (let attempt = 0; ; attempt++) {
+      assert.ok(Date.now() - killedAt < 10_000, "the standby serves within 10 s");
+      const from = x.received.length;
+      const id = `after-kill-${attempt}`;
+      await x.send(xml("message", { to: PONG, type: "headline", id }, xml("join", { xmlns: COMPACT })));
+      const answer = await x.waitFor((el) => x.received.indexOf(el) >= from && (compactEl(el, "queued") !== undefined || el.attrs.id === id), 2000, "queued or an error").catch(() => undefined);
+      if (answer && compactEl(answer, "queued")) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const servedMs = Date.now() - killedAt;
+    assert.ok(servedMs < 10_000, `standby served after ${servedMs} ms`);
+    t.diagnostic(`the standby front door matched a check-in ${servedMs} ms after kill -9 of the active one`);
+    const { start: next } = await compactStart(y, y.received.length);
+    assert.ok(SHARDS.includes(next.at!));
+    // The game that ran across the failover goes on: the book client's stanzas now go through the new front door.
+    const fromBook = book!.received.length;
+    await compact!.send(compactMsg(start.at!, "resume"));
+    await book!.send(bookMsg(PONG, "paddleposition", { y: "0" }));
+    const ball = await book!.waitFor((el) => book!.received.indexOf(el) >= fromBook && action(el) === "ballposition", 5000, "relayed snapshots after the failover");
+    assert.equal(ball.attrs.from, PONG);
+    const fromC = compact!.received.length;
+    await book!.send(bookMsg(PONG, "leave"));
+    const over = await compact!.waitFor((el) => compact!.received.indexOf(el) >= fromC && compactEl(el, "ev")?.attrs.k === "over", 5000, "forfeit relayed by the new front door");
+    assert.equal(compactEl(over, "ev")!.attrs.reason, "forfeit");
+    for (const p of [x, y]) await p.send(compactMsg(next.at!, "leave"));
+  });
+});
+}
+
+shardSuite("[prosody] pong shards: a front door (active and standby) and three shards on one PostgreSQL", 3, async (components, users) => {
+  const prosody = await startServer("prosody", { components, users });
+  return { clients: prosody, componentPort: prosody.componentPort, stop: () => prosody.stop() };
+});
+
+shardSuite("[ejabberd cluster] pong shards: clients on node 1, a front door (active and standby) and two shards on node 2", 2, async (components, users) => {
+  const cluster = await ManagedEjabberdCluster.start({ nodes: 2, components, users });
+  return { clients: cluster.nodes[0]!, componentPort: cluster.nodes[1]!.componentPort, stop: () => cluster.stop() };
 });
