@@ -213,6 +213,8 @@ export class ClusterStore {
    */
   async meetOrWait(me: Omit<QueuedRow, "waitedMs">): Promise<QueuedRow | undefined> {
     return this.transaction(async (q) => {
+      // One check-in at a time across all processes: two players checking in at once must meet, not both wait.
+      await q("SELECT pg_advisory_xact_lock(hashtext('annex-pong-queue'))");
       const { rows } = await q(`DELETE FROM pong_queue WHERE bare = (SELECT bare FROM pong_queue WHERE bare <> $1 ORDER BY since, bare LIMIT 1 FOR UPDATE SKIP LOCKED)
         RETURNING bare, jid, protocol, contact, name, (extract(epoch FROM clock_timestamp() - since) * 1000)::float8 AS "waitedMs"`, [me.bare]);
       if (rows[0]) return rows[0] as QueuedRow;
