@@ -1,5 +1,5 @@
 // Pong shards benchmark: the same load through 1, 2 and 3 shards (plus the front door) on one Prosody and one
-// PostgreSQL, all on this machine. Not a test: nothing here asserts timing. Results and method: SHARDS.md.
+// PostgreSQL, all on this machine. Not a test: nothing here asserts timing. Results and method: docs/scaling.md.
 //
 //   npx tsc -p tsconfig.json && node bench/pong/shards.mjs [shardCounts=1,2,3] [rooms=100]
 //
