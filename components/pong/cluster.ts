@@ -59,7 +59,12 @@ export class PongCluster {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    await this.deps.store.close();
+    try {
+      // A shard that stops ends its games now (the link still sends during onStop) instead of after deadAfterMs.
+      if (!this.isFrontDoor) this.tellLost((await this.deps.store.forgetShards(this.deps.cluster.deadAfterMs, this.deps.domain)).listeners);
+    } finally {
+      await this.deps.store.close();
+    }
   }
 
   /** Shards heartbeat their load; the front door forgets dead shards (telling their players) and runs the queue's clock. */

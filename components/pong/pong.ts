@@ -390,15 +390,13 @@ export class Pong implements OnStart, OnStop, OnOffline {
     const { replay, ...summary } = result;
     this.log.info({ ...summary, ticks: replay?.ticks, finishedAt: result.finishedAt.toISOString() }, "game over");
     try {
-      if (this.store) {
-        await this.store.record(result, this.isGuest);
-        await this.store.removeRoom(result.room);
-      } else {
-        this.leaderboard.record(result);
-      }
+      if (this.store) await this.store.record(result, this.isGuest);
+      else this.leaderboard.record(result);
     } catch (err) {
       this.log.error({ err, room: result.room }, "could not record the game on the leaderboard");
     }
+    // The room leaves the shared directory even when its result could not be stored: it is over either way.
+    await this.store?.removeRoom(result.room).catch((err: unknown) => this.log.warn({ err, room: result.room }, "could not remove the finished room from the directory"));
     const feed = this.config.options.resultsFeed;
     if (feed) void publishResult(this.sender, feed, result).catch((err: unknown) => this.log.warn({ err, room: result.room, service: feed.service }, "could not publish the result"));
   }

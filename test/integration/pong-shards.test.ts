@@ -169,12 +169,17 @@ describe(title, () => {
     const ball = await watcher.waitFor((el) => watcher.received.indexOf(el) >= fromW && action(el) === "ballposition");
     assert.equal(ball.attrs.from, PONG);
     // Leave the games: each forfeit ends its room and frees the shard.
+    const gamesBefore = Number((await sql("SELECT count(*) AS n FROM pong_games"))[0].n);
     for (let i = 0; i < players.length; i += 2) await players[i]!.send(compactMsg(starts[i / 2]!.at!, "leave"));
     const deadline = Date.now() + 5000;
     while ((await sql("SELECT id FROM pong_rooms")).length > 0) {
       assert.ok(Date.now() < deadline, "the directory forgets finished rooms");
       await new Promise((r) => setTimeout(r, 100));
     }
+    // Every game finished on its shard is stored once and rates both players on the one board.
+    assert.equal(Number((await sql("SELECT count(*) AS n FROM pong_games"))[0].n), gamesBefore + shardCount);
+    const board = new Set((await sql("SELECT jid FROM pong_players")).map((r) => r.jid as string));
+    for (const u of ["p2", "p3", "p4", "p5", "p6", "p7"].slice(0, 2 * shardCount)) assert.ok(board.has(`${u}@localhost`), `${u} is on the board`);
   });
 
   test("kill -9 of a shard mid-game: its players are told server-lost within 5 s, unrated; the other games go on; it comes back empty", async (t) => {
@@ -250,6 +255,26 @@ describe(title, () => {
       const refused = await guest.waitFor((el) => el.attrs.id === id && el.attrs.type === "error");
       assert.equal(refused.getChild("error")!.getChildElements()[0]!.name, "forbidden");
     }
+  });
+
+  test("a shard stopped with SIGTERM ends its games with server-lost itself and leaves the directory", async () => {
+    const [a, b] = [c.p11!, c.p12!];
+    const [fa, fb] = [a.received.length, b.received.length];
+    await a.send(compactMsg(PONG, "join"));
+    await a.waitFor((el) => a.received.indexOf(el) >= fa && compactEl(el, "queued") !== undefined);
+    const { start } = await compactStart(b, fb);
+    await b.send(compactMsg(start.at!, "pause"));
+    const shard = procs.get(start.at!)!;
+    assert.equal(await shard.stop(), 0, shard.output);
+    procs.delete(start.at!);
+    for (const [p, from] of [[a, fa], [b, fb]] as const) {
+      const ev = await p.waitFor((el) => p.received.indexOf(el) >= from && compactEl(el, "ev")?.attrs.k === "over", 5000, "server-lost");
+      assert.equal(compactEl(ev, "ev")!.attrs.reason, "server-lost");
+      assert.equal(ev.attrs.from, start.at, "told by the stopping shard itself");
+    }
+    assert.deepEqual(await sql("SELECT domain FROM pong_shards WHERE domain = $1", [start.at]), []);
+    await startProcess(start.at!);
+    await shardsLive(shardCount);
   });
 
   test("kill -9 of the front door: the standby serves pong.localhost within 10 s, new check-ins are matched, running games go on", async (t) => {
