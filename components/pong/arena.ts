@@ -39,7 +39,7 @@ export interface RoomSpec {
   seats: [SeatSpec, SeatSpec];
 }
 
-export type SeatSpec = { bot: true } | { bot?: false; jid: string; bare: string; protocol: Protocol; via?: string; token: string };
+export type SeatSpec = { bot: true } | { bot?: false; jid: string; bare: string; protocol: Protocol; via?: string; token: string; /** XEP-0172 nick, if known. */ nick?: string };
 
 const realClock: Clock = { now: () => performance.now() };
 
@@ -224,6 +224,8 @@ export class Arena {
 
   /** Runs a room another process matched (this process is the shard chosen for it). */
   openRoom(spec: RoomSpec): void {
+    // The process that matched the players knew their nicks; the opponent is named in <start oppnick> here.
+    for (const s of spec.seats) if (!s.bot && s.nick !== undefined && s.nick !== s.bare) this.nicks.set(s.bare, s.nick);
     const [left, right] = spec.seats.map((s, side): Seat | "bot" => s.bot
       ? "bot"
       : { side: side as Side, jid: s.jid, bare: s.bare, codec: codecFor(s.protocol), via: s.via, lastSeq: -1, token: s.token });

@@ -167,7 +167,8 @@ export class PongCluster {
     const seed = options.seed !== undefined ? options.seed + Number(id.slice(1)) : randomInt(0, 2 ** 32);
     // A book client hears only from the address it checked in with, which relays for the shard; a compact client is told `at`.
     const seat = (q: QueuedRow): Extract<SeatSpec, { jid: string }> =>
-      ({ jid: q.jid, bare: q.bare, protocol: q.protocol, via: q.protocol === "book" && q.contact !== shard ? q.contact : undefined, token: newToken() });
+      ({ jid: q.jid, bare: q.bare, protocol: q.protocol, via: q.protocol === "book" && q.contact !== shard ? q.contact : undefined, token: newToken(),
+        nick: q.name !== q.bare ? q.name : undefined });
     const seats: [SeatSpec, SeatSpec] = [seat(left), right === "bot" ? { bot: true } : seat(right)];
     const rows: Omit<SeatRow, "room">[] = seats.map((s, side) => s.bot
       ? { side: side as 0 | 1, jid: `bot@${shard}`, bare: `bot@${shard}`, protocol: "book", contact: null, token: null, name: "the computer", bot: true }
@@ -179,7 +180,7 @@ export class PongCluster {
     this.deps.send(xml("message", { from: domain, to: shard, type: "headline" },
       xml("open", { xmlns: SHARD_NS, r: id, seed: String(seed) }, ...seats.map((s, side) => s.bot
         ? xml("seat", { side: String(side), bot: "true" })
-        : xml("seat", { side: String(side), jid: s.jid, bare: s.bare, protocol: s.protocol, token: s.token, ...(s.via ? { via: s.via } : {}) }))),
+        : xml("seat", { side: String(side), jid: s.jid, bare: s.bare, protocol: s.protocol, token: s.token, ...(s.via ? { via: s.via } : {}), ...(s.nick ? { nick: s.nick } : {}) }))),
       xml("no-store", { xmlns: HINTS_NS })));
   }
 
@@ -187,7 +188,8 @@ export class PongCluster {
   open(el: Element): void {
     const seats = el.getChildren("seat").map((s): SeatSpec => s.attrs.bot === "true"
       ? { bot: true }
-      : { jid: String(s.attrs.jid), bare: String(s.attrs.bare), protocol: s.attrs.protocol === "book" ? "book" : "compact", token: String(s.attrs.token), via: s.attrs.via as string | undefined });
+      : { jid: String(s.attrs.jid), bare: String(s.attrs.bare), protocol: s.attrs.protocol === "book" ? "book" : "compact", token: String(s.attrs.token), via: s.attrs.via as string | undefined,
+        nick: s.attrs.nick as string | undefined });
     if (seats.length !== 2) throw new StanzaError("bad-request", { type: "modify", text: "open needs two seats" });
     this.deps.arena.openRoom({ id: String(el.attrs.r), seed: Number(el.attrs.seed), seats: [seats[0]!, seats[1]!] });
   }

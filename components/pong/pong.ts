@@ -382,10 +382,6 @@ export class Pong implements OnStart, OnStop, OnOffline {
     return this.arena.allow(msg.from.toString());
   }
 
-  private who(msg: IncomingMessage): { full: string; bare: string; protocol?: Protocol } {
-    return { full: msg.from.toString(), bare: msg.from.bare().toString() };
-  }
-
   private async finished(result: GameResult): Promise<void> {
     const { replay, ...summary } = result;
     this.log.info({ ...summary, ticks: replay?.ticks, finishedAt: result.finishedAt.toISOString() }, "game over");

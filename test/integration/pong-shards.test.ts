@@ -102,7 +102,13 @@ describe(title, () => {
   /** A compact check-in at the front door; resolves with the `<start/>` (which names the room's shard in `at`). */
   async function compactStart(client: TestClient, from: number, to = PONG, attrs: Record<string, string> = {}) {
     await client.send(compactMsg(to, "join", attrs));
-    const msg = await client.waitFor((el) => client.received.indexOf(el) >= from && compactEl(el, "start") !== undefined, 8000, "start");
+    const msg = await client.waitFor((el) => client.received.indexOf(el) >= from && compactEl(el, "start") !== undefined, 8000, "start").catch(async (err: Error) => {
+      // What the directory and the processes knew, for whoever reads the failure.
+      const rooms = await sql("SELECT r.id, r.shard, s.side, s.jid FROM pong_rooms r JOIN pong_seats s ON s.room = r.id ORDER BY r.id, s.side");
+      const queue = await sql("SELECT bare, contact FROM pong_queue");
+      const tails = [...procs].map(([name, p]) => `--- ${name}\n${p.output.split("\n").filter((l) => !l.includes('"game over"')).slice(-15).join("\n")}`);
+      throw new Error(`${err.message}; rooms ${JSON.stringify(rooms)}; queue ${JSON.stringify(queue)}; received ${client.received.slice(from).map(String).join(" ")}\n${tails.join("\n")}`);
+    });
     return { msg, start: compactEl(msg, "start")!.attrs as Record<string, string> };
   }
 
@@ -150,9 +156,11 @@ describe(title, () => {
     const from = players.map((p) => p.received.length);
     const starts: Record<string, string>[] = [];
     for (let i = 0; i < players.length; i += 2) {
-      await players[i]!.send(compactMsg(PONG, "join"));
+      // XEP-0172 §4.3: a nick beside the check-in at the front door names the player on the room's shard too.
+      await players[i]!.send(xml("message", { to: PONG, type: "headline" }, xml("join", { xmlns: COMPACT }), xml("nick", { xmlns: "http://jabber.org/protocol/nick" }, `Left ${i}`)));
       await players[i]!.waitFor((el) => players[i]!.received.indexOf(el) >= from[i]! && compactEl(el, "queued") !== undefined);
       const { start } = await compactStart(players[i + 1]!, from[i + 1]!);
+      assert.equal(start.oppnick, `Left ${i}`);
       starts.push(start);
       // Paused at the serve: the game stays running until the test ends it.
       await players[i + 1]!.send(compactMsg(start.at!, "pause"));
@@ -325,7 +333,7 @@ shardSuite("[prosody] pong shards: a front door (active and standby) and three s
   return { clients: prosody, componentPort: prosody.componentPort, stop: () => prosody.stop() };
 });
 
-shardSuite("[ejabberd cluster] pong shards: clients on node 1, a front door (active and standby) and two shards on node 2", 2, async (components, users) => {
+shardSuite("[ejabberd] pong shards on a two-node cluster: clients on node 1, a front door (active and standby) and two shards on node 2", 2, async (components, users) => {
   const cluster = await ManagedEjabberdCluster.start({ nodes: 2, components, users });
   return { clients: cluster.nodes[0]!, componentPort: cluster.nodes[1]!.componentPort, stop: () => cluster.stop() };
 });
