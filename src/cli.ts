@@ -7,32 +7,12 @@ import { loadEffectiveConfig } from "./cli/load.js";
 import { scaffold } from "./cli/new.js";
 import { parseConfigServer, parsePortFlag, serverConfig, type ServerConfigOptions } from "./cli/server-config.js";
 import { runComponents } from "./cli/run.js";
+import { commandNames, commandsNamed, commandUsage, globalUsage } from "./cli/usage.js";
+import { suggestKey } from "./config/errors.js";
 import type { Catalogue } from "./runtime/catalogue.js";
 import { ANNEX_VERSION } from "./version.js";
 
 export { EXIT, type CliIo };
-
-const USAGE = `Usage:
-  annex run --config annex.config.json          run every component in the file
-  annex run <type> --domain <domain> (--secret-file <path> | --secret-env <VAR>) [--server host:port]
-                                                run one component without a file
-  annex config check --config <file>            validate types, secrets and options without connecting
-  annex config print --config <file>            the effective config (file + environment + flags), secrets masked
-  annex server-config --config <file> [--server prosody|ejabberd] [--with-secrets] [--xmpp-host <domain>] [--http-port <n>]
-                                                the server config for these components: Prosody Component lines,
-                                                or a ready ejabberd.yml (listener, pubsub acl, WebSocket, anonymous host)
-  annex prosody-config --config <file> [--with-secrets]
-                                                the same as server-config --server prosody
-  annex doctor --config <file>                  connect and check each component, with the fix for each failure
-  annex new <name> [--standalone] [--dir <path>]
-                                                a new component with a handler, a unit test and a README
-  annex --version | --help
-
-Every setting can also come from the environment or a flag; the flag wins over the environment,
-which wins over the file:
-${SETTINGS.map((s) => `  --${s.flag}\n      ${s.env.padEnd(42)} ${s.path.join(".")}${s.kind === "off" ? " (false = off)" : ""}`).join("\n")}
-
-Exit codes: 0 done / stopped cleanly, 1 other failure, 64 bad usage, 78 bad config or the server refused the component.`;
 
 const COMMAND_FLAGS: ParseArgsConfig["options"] = {
   config: { type: "string", short: "c" },
@@ -56,7 +36,10 @@ export async function runCli(argv: string[], catalogue: Catalogue, io: CliIo = d
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options });
   } catch (err) {
-    io.err(`annex: ${(err as Error).message}\n\n${USAGE}`);
+    // The usage of the command the flag was given to, when there is one.
+    const words = argv.filter((a) => !a.startsWith("-"));
+    const commands = commandsNamed(words);
+    io.err(`annex: ${(err as Error).message}\n\n${commands.length > 0 ? commandUsage(commands) : globalUsage()}`);
     return EXIT.usage;
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
@@ -65,22 +48,30 @@ export async function runCli(argv: string[], catalogue: Catalogue, io: CliIo = d
     io.out(ANNEX_VERSION);
     return EXIT.ok;
   }
-  if (values.help || command === undefined) {
-    (values.help ? io.out : io.err)(USAGE);
-    return values.help ? EXIT.ok : EXIT.usage;
+  // `annex help <command>` is `annex <command> --help`.
+  const helpFor = command === "help" ? rest : values.help ? parsed.positionals : undefined;
+  if (helpFor !== undefined && helpFor.length > 0) {
+    const commands = commandsNamed(helpFor);
+    if (commands.length === 0) return unknownCommand(helpFor, io);
+    io.out(commandUsage(commands));
+    return EXIT.ok;
   }
+  if (values.help || command === "help" || command === undefined) {
+    (command === undefined && !values.help ? io.err : io.out)(globalUsage());
+    return command === undefined && !values.help ? EXIT.usage : EXIT.ok;
+  }
+  const named = commandsNamed(parsed.positionals);
+  const usage = named.length > 0 ? commandUsage(named) : globalUsage();
   if (command === "new") return scaffold(rest[0], { standalone: values.standalone === true, dir: values.dir as string | undefined }, io);
 
   const needsFile = command !== "run";
   if (needsFile && typeof values.config !== "string") {
-    io.err(`annex ${command}: --config <file> is required\n\n${USAGE}`);
+    if (named.length === 0) return unknownCommand(parsed.positionals, io);
+    io.err(`annex ${command}: --config <file> is required\n\n${usage}`);
     return EXIT.usage;
   }
   const known = command === "run" || command === "doctor" || command === "prosody-config" || command === "server-config" || (command === "config" && (rest[0] === "check" || rest[0] === "print"));
-  if (!known) {
-    io.err(`annex: unknown command ${JSON.stringify([command, ...rest].join(" "))}\n\n${USAGE}`);
-    return EXIT.usage;
-  }
+  if (!known) return unknownCommand(parsed.positionals, io);
   // For server-config, --server names the XMPP server software (not host:port as for run).
   let serverOptions: Omit<ServerConfigOptions, "withSecrets"> | undefined;
   try {
@@ -89,7 +80,7 @@ export async function runCli(argv: string[], catalogue: Catalogue, io: CliIo = d
         ? { server: parseConfigServer(values.server), xmppHost: values["xmpp-host"] as string | undefined, httpPort: parsePortFlag("http-port", values["http-port"]) }
         : undefined;
   } catch (err) {
-    io.err(`annex ${command}: ${(err as Error).message}\n\n${USAGE}`);
+    io.err(`annex ${command}: ${(err as Error).message}\n\n${usage}`);
     return EXIT.usage;
   }
   if (serverOptions) delete values.server;
@@ -98,7 +89,7 @@ export async function runCli(argv: string[], catalogue: Catalogue, io: CliIo = d
     config = await loadEffectiveConfig(values, command === "run" ? rest : [], env);
   } catch (err) {
     if (err instanceof UsageError) {
-      io.err(`annex ${command}: ${err.message}\n\n${USAGE}`);
+      io.err(`annex ${command}: ${err.message}\n\n${usage}`);
       return EXIT.usage;
     }
     return reportStartupError(err, io);
@@ -115,4 +106,14 @@ export async function runCli(argv: string[], catalogue: Catalogue, io: CliIo = d
     default:
       return rest[0] === "check" ? checkConfig(config, catalogue, io) : printConfig(config, io);
   }
+}
+
+/** An unknown command: the nearest one, and the global usage. */
+function unknownCommand(words: readonly string[], io: CliIo): number {
+  const [first = "", second] = words;
+  const group = commandsNamed([first]);
+  // `annex config chek`: the group is right, the subcommand is not.
+  const hint = group.length > 1 ? suggestKey(second ?? "", group.map((c) => c.name.split(" ")[1] as string)) : suggestKey(first, commandNames());
+  io.err(`annex: unknown command ${JSON.stringify(words.join(" "))}${hint}\n\n${globalUsage()}`);
+  return EXIT.usage;
 }

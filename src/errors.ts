@@ -17,6 +17,7 @@ export const ErrorCode = {
   Registry: "ANNEX_ERR_REGISTRY",
   HandlerResult: "ANNEX_ERR_HANDLER_RESULT",
   LinkFatal: "ANNEX_ERR_LINK_FATAL",
+  StartFailed: "ANNEX_ERR_START_FAILED",
   NoProsody: "ANNEX_ERR_NO_PROSODY",
   NoEjabberd: "ANNEX_ERR_NO_EJABBERD",
   LeaseLost: "ANNEX_ERR_LEASE_LOST",
@@ -48,9 +49,10 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   { code: ErrorCode.Registry, className: "RegistryError", when: "`HandlerRegistry.build` (so `ComponentHost`, `Runner.create`, `annex config check`, `createHarness`): not a component, duplicate routes, missing constructor metadata, bad plugins" },
   { code: ErrorCode.HandlerResult, className: "AnnexError", when: "dispatch: a handler returned something that is not an element (or a list of elements), or an IQ handler returned a whole `<iq>`; logged with the handler's name, IQs get `internal-server-error`" },
   { code: ErrorCode.LinkFatal, className: "FatalLinkError", when: "`Runner.start`, `Link.start`: the server refused a component for good; `err.failure` is `{ kind, condition, advice }`" },
+  { code: ErrorCode.StartFailed, className: "AnnexError", when: "`ComponentHost.start` (so `Runner.start`, `annex run`): a class's `onStart` threw; the message names the domain and the class, `err.cause` is what it threw" },
   { code: ErrorCode.NoProsody, className: "ProsodyMissingError", when: "`ManagedProsody.start` without `/usr/bin/prosody`" },
   { code: ErrorCode.NoEjabberd, className: "EjabberdMissingError", when: "`ManagedEjabberd.start` without `/usr/sbin/ejabberdctl`" },
-  { code: ErrorCode.LeaseLost, className: "AnnexError", when: "a component with `standby`: the session holding its domain's lease ended while it served; the runner stops it (`annex run` exits 75 so the service manager restarts it as a standby)" },
+  { code: ErrorCode.LeaseLost, className: "AnnexError", when: "a component with `standby`: the session holding its domain's lease ended while it served; the runner stops it at once and it waits as a standby again" },
   { code: ErrorCode.LeaseNeedsPg, className: "AnnexError", when: "`standby.postgres` (or `postgresLease`) without the `pg` package installed" },
 ];
 
@@ -63,8 +65,8 @@ export function errorTableMarkdown(): string {
 /** Base of every error Annex throws on purpose; `code` is one of ErrorCode. */
 export class AnnexError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string) {
-    super(message);
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = "AnnexError";
     this.code = code;
   }
@@ -138,6 +140,8 @@ export const errors = {
   queueFull: (queued: number, limit: number) =>
     new AnnexError(ErrorCode.QueueFull, `the server is not reading: ${queued} bytes already wait to be sent (limit ${limit})`),
   stopping: () => new AnnexError(ErrorCode.Stopping, "the component is stopping; nothing more is sent"),
+  startFailed: (domain: string, className: string, cause: unknown) =>
+    new AnnexError(ErrorCode.StartFailed, `${domain}: ${className}.onStart() failed, so the component does not start: ${cause instanceof Error ? cause.message.split("\n")[0] : String(cause)}`, { cause }),
   handlerResult: (handler: string, what: string, fix: string) => new AnnexError(ErrorCode.HandlerResult, `${handler} returned ${what}: ${fix}`),
   leaseLost: (key: string, reason: string) =>
     new AnnexError(ErrorCode.LeaseLost, `lost the lease on ${key} (${reason}): another process may serve the domain now, so this one stopped serving it`),

@@ -46,8 +46,8 @@ export async function runComponents(config: LoadedConfig, catalogue: Catalogue, 
     (err: unknown) => {
       // Fatal link errors are reported above; anything else (e.g. the metrics port is taken) ends here.
       if ((err as { code?: string }).code === ErrorCode.LinkFatal) return new Promise<number>(() => undefined);
-      io.err(`annex: ${(err as Error).message}`);
-      return runner.stop({ drainMs: 0 }).then(() => EXIT.failure);
+      const code = reportStartupError(err, io); // a taken metrics.port is a config problem: exit 78
+      return runner.stop({ drainMs: 0 }).then(() => code);
     },
   );
   return Promise.race([stopped, fatal, failedToStart]);

@@ -1,3 +1,4 @@
+import { ConfigProblems } from "../config/errors.js";
 import { type LoadedConfig, resolveSecret } from "../config/load.js";
 import { type CliIo, EXIT, reportStartupError, UsageError } from "./io.js";
 
@@ -40,16 +41,21 @@ interface Entry {
 /** Each component's domain, type and secret (or a placeholder that says where the secret is). */
 async function entries(config: LoadedConfig, withSecrets: boolean, quote: (s: string) => string, comment: string): Promise<Entry[]> {
   const out: Entry[] = [];
+  // Every unreadable secret is listed at once, as `annex run` lists them.
+  const problems = new ConfigProblems();
   for (const [index, entry] of config.components.entries()) {
     let secret: string;
     if (withSecrets) {
-      secret = quote(await resolveSecret(entry, index, config.baseDir));
+      const value = await problems.check(() => resolveSecret(entry, index, config.baseDir));
+      if (value === undefined) continue;
+      secret = quote(value);
     } else {
       const where = entry.secretFile ? `the contents of ${entry.secretFile}` : entry.secretEnv ? `the value of $${entry.secretEnv}` : "the secret in annex.config.json";
       secret = `${quote("CHANGE-ME")} ${comment} put ${where} here`;
     }
     out.push({ type: typeof entry.type === "string" ? entry.type : entry.type.module, domain: entry.domain, secret });
   }
+  problems.throwIfAny();
   return out;
 }
 

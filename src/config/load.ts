@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { LeaseRequest } from "../lease/lease.js";
 import { ConfigError, formatIssues } from "./errors.js";
+import { findJsonSyntaxError } from "./json.js";
 import { type AnnexConfig, type ComponentEntry, ConfigSchema } from "./schema.js";
 import { applyOverrides, collectOverrides, type Setting, settingsOf } from "./sources.js";
 
@@ -29,7 +30,7 @@ export function resolveConfig(sources: ConfigSources): LoadedConfig {
   const raw = applyOverrides(sources.raw ?? {}, overrides);
   const origin = new Map(overrides.map((o) => [o.setting.path.join("."), o.source]));
   const result = ConfigSchema.safeParse(raw);
-  if (!result.success) throw new ConfigError(formatIssues(result.error.issues, raw, "", origin));
+  if (!result.success) throw new ConfigError(formatIssues(result.error.issues, raw, "", origin, ConfigSchema));
   return { ...result.data, baseDir: sources.baseDir };
 }
 
@@ -41,10 +42,14 @@ export async function readConfigFile(path: string): Promise<{ raw: unknown; base
   } catch (err) {
     throw new ConfigError([`${path}: cannot read the config file (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
   }
+  // An editor's byte order mark is not part of the JSON.
+  if (text.startsWith("\uFEFF")) text = text.slice(1);
   try {
     return { raw: JSON.parse(text), baseDir: dirname(resolve(path)) };
   } catch (err) {
-    throw new ConfigError([`${path}: not valid JSON (${(err as Error).message})`]);
+    const at = findJsonSyntaxError(text);
+    // The scanner and JSON.parse read the same grammar; should they ever disagree, JSON.parse's words stand.
+    throw new ConfigError([at ? `${path}:${at.line}:${at.column}: not valid JSON: ${at.message}` : `${path}: not valid JSON (${(err as Error).message})`]);
   }
 }
 
@@ -55,7 +60,7 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
 
 export function parseConfig(raw: unknown): AnnexConfig {
   const result = ConfigSchema.safeParse(raw);
-  if (!result.success) throw new ConfigError(formatIssues(result.error.issues, raw));
+  if (!result.success) throw new ConfigError(formatIssues(result.error.issues, raw, "", undefined, ConfigSchema));
   return result.data;
 }
 

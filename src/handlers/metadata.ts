@@ -28,7 +28,11 @@ export interface ComponentOptions {
   plugins?: Plugin[];
   /** The component's own stanza middleware (after the plugins'). */
   middleware?: { inbound?: Middleware[]; outbound?: Middleware[] };
-  /** Validates the component's `options` object from the config file. */
+  /**
+   * Validates the component's `options` object from the config file (a `z.strictObject` names a mistyped key
+   * with the closest valid one). Without a schema the component takes no options: a non-empty `options` is a
+   * config error.
+   */
   options?: ZodType;
   /** Software name and version for XEP-0092; defaults to "annex" and its version. */
   software?: { name: string; version: string };

@@ -28,7 +28,9 @@ export class AnnexMetrics {
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
+    // Node.js and process metrics under their conventional names (process_cpu_seconds_total, nodejs_heap_size_used_bytes…),
+    // unprefixed, as stock dashboards and alerts expect; Annex's own series carry annex_.
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
     const stanzaCounts = this.stanzaCounts;
     const exportCounts = (direction: "in" | "out") =>
       function (this: Counter<"component" | "kind">) {

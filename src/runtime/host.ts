@@ -1,6 +1,7 @@
 import "reflect-metadata";
 import type { Logger as PinoLogger } from "pino";
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from "tsyringe";
+import { suggestKey } from "../config/errors.js";
 import { ConfigError, errors } from "../errors.js";
 import { type DispatchHooks, Dispatcher } from "../dispatch/dispatcher.js";
 import { IqCaller } from "../dispatch/iq-caller.js";
@@ -71,7 +72,7 @@ export class ComponentHost {
 
   constructor(options: HostOptions) {
     this.registry = HandlerRegistry.build(options.component, builtinPlugins(options.builtins));
-    const parsedOptions = validateOptions(this.registry.options.options, options.options ?? {}, options.optionsPath ?? "options");
+    const parsedOptions = validateOptions(this.registry.options.options, options.options ?? {}, options.optionsPath ?? "options", options.type ?? options.component.name);
     this.config = new ComponentConfig(options.domain, options.type ?? options.component.name, parsedOptions as Record<string, unknown>);
     this.log = options.log.child({ component: options.domain }, options.logLevel ? { level: options.logLevel } : {});
     this.iqCaller = new IqCaller(options.iqTimeoutMs);
@@ -141,7 +142,7 @@ export class ComponentHost {
         this.log.error({ err, class: instance.constructor.name }, "onStart failed: the component does not start");
         await this.stopStarted();
         this.state = "stopped";
-        throw err;
+        throw errors.startFailed(this.domain, instance.constructor.name, err);
       }
       this.started.push(instance);
     }
@@ -221,7 +222,11 @@ export class ComponentHost {
     const problems: string[] = [];
     const names = new Set(this.registry.plugins.map((p) => p.name));
     for (const name of Object.keys(fromConfig)) {
-      if (!names.has(name)) problems.push(`${path}.${name}: ${this.config.type} has no plugin "${name}" (its plugins: ${[...names].sort().join(", ") || "none"})`);
+      if (!names.has(name)) {
+        const near = suggestKey(name, [...names]);
+        const guess = near.startsWith(" (did you mean") ? `: ${near.slice(2, -1)}` : "";
+        problems.push(`${path}.${name}: ${this.config.type} has no plugin "${name}"${guess} (its plugins: ${[...names].sort().join(", ") || "none"})`);
+      }
     }
     for (const plugin of this.registry.plugins) {
       for (const provider of plugin.providers ?? []) {
@@ -230,7 +235,8 @@ export class ComponentHost {
       if (!plugin.optionsToken) continue;
       const raw = { ...(plugin.defaults ?? {}), ...((fromConfig[plugin.name] as object | undefined) ?? {}) };
       try {
-        this.container.register(plugin.optionsToken, { useValue: validateOptions(plugin.options, raw, `${path}.${plugin.name}`) });
+        // A plugin with an options token but no schema gets its defaults and the config's object as they are.
+        this.container.register(plugin.optionsToken, { useValue: plugin.options ? validateOptions(plugin.options, raw, `${path}.${plugin.name}`) : raw });
       } catch (err) {
         if (err instanceof ConfigError) problems.push(...err.lines);
         else throw err;

@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import type { Server } from "node:http";
 import type { Logger } from "pino";
+import { ConfigError, ConfigProblems } from "../config/errors.js";
 import { type LoadedConfig, resolveSecret, resolveStandby, resolveTls } from "../config/load.js";
 import { type FatalLinkError, LinkSupervisor } from "../connection/supervisor.js";
 import type { AnnexError } from "../errors.js";
@@ -87,32 +88,20 @@ export class Runner extends EventEmitter<RunnerEvents> {
     const metrics = new AnnexMetrics();
     const hosted = new HostedComponents();
     const slots: Slot[] = [];
-    const tls = await resolveTls(config);
+    // Every file, module, secret and options problem of every entry is gathered and thrown as one ConfigError.
+    const problems = new ConfigProblems();
+    const tls = await problems.check(() => resolveTls(config));
     const makeLease = options.lease ?? ((request: LeaseRequest) => postgresLease({ ...request, log: options.log.child({ component: request.domain }) }));
     for (const [index, entry] of config.components.entries()) {
-      const component = await resolveComponentClass(entry.type, options.catalogue, config.baseDir, index);
-      const secret = await resolveSecret(entry, index, config.baseDir);
-      const standby = resolveStandby(entry, index);
+      const component = await problems.check(() => resolveComponentClass(entry.type, options.catalogue, config.baseDir, index));
+      const secret = await problems.check(() => resolveSecret(entry, index, config.baseDir));
+      const standby = await problems.check(() => resolveStandby(entry, index));
+      if (component === undefined) continue;
       const domain = entry.domain;
       const { server } = config;
       const log = options.log.child({ component: domain }, entry.log.level ? { level: entry.log.level } : {});
-      const build = (): RunningComponent => {
-        const link = new LinkSupervisor({
-          host: server.host,
-          port: server.port,
-          domain,
-          secret,
-          log,
-          backoff: { initialMs: server.reconnect.initialMs, maxMs: server.reconnect.maxMs },
-          stableMs: server.reconnect.stableMs,
-          conflictRetryMs: server.reconnect.conflictRetryMs,
-          keepalive: server.keepalive,
-          timeoutMs: server.timeoutMs,
-          maxStanzaBytes: server.maxStanzaBytes,
-          maxQueueBytes: server.maxQueueBytes,
-          tls,
-        });
-        const host = new ComponentHost({
+      const makeHost = () =>
+        new ComponentHost({
           component,
           domain,
           type: typeof entry.type === "string" ? entry.type : entry.type.module,
@@ -128,6 +117,28 @@ export class Runner extends EventEmitter<RunnerEvents> {
           hooks: metrics.hooksFor(domain),
           metrics: new Metrics(metrics.registry, domain),
         });
+      if (secret === undefined) {
+        // No link without a secret, but the entry's options are still checked, to be listed with the rest.
+        await problems.check(makeHost);
+        continue;
+      }
+      const build = (): RunningComponent => {
+        const host = makeHost();
+        const link = new LinkSupervisor({
+          host: server.host,
+          port: server.port,
+          domain,
+          secret,
+          log,
+          backoff: { initialMs: server.reconnect.initialMs, maxMs: server.reconnect.maxMs },
+          stableMs: server.reconnect.stableMs,
+          conflictRetryMs: server.reconnect.conflictRetryMs,
+          keepalive: server.keepalive,
+          timeoutMs: server.timeoutMs,
+          maxStanzaBytes: server.maxStanzaBytes,
+          maxQueueBytes: server.maxQueueBytes,
+          tls,
+        });
         // Counting is a pipeline member: plain integers per stanza, exported when /metrics is scraped.
         const counters = metrics.middlewareFor(domain);
         bindLink(host, link, { inbound: [counters.inbound], outbound: [counters.outbound] });
@@ -137,8 +148,11 @@ export class Runner extends EventEmitter<RunnerEvents> {
         });
         return { host, link };
       };
-      slots.push(new Slot(domain, build, standby ? makeLease(standby) : undefined));
+      // The first parts are built here, so a bad `options` object is one more problem of the list.
+      const slot = await problems.check(() => new Slot(domain, build, standby ? makeLease(standby) : undefined));
+      if (slot) slots.push(slot);
     }
+    problems.throwIfAny();
     const runner = new Runner(slots, metrics, config, options.log);
     return runner;
   }
@@ -186,7 +200,11 @@ export class Runner extends EventEmitter<RunnerEvents> {
   async start(): Promise<void> {
     const { port, host } = this.config.metrics;
     if (port > 0) {
-      this.opsServer = await startOpsServer(host, port, { metrics: () => this.metricsText(), health: () => this.health() });
+      try {
+        this.opsServer = await startOpsServer(host, port, { metrics: () => this.metricsText(), health: () => this.health() });
+      } catch (err) {
+        throw metricsListenProblem(err, host, port);
+      }
       this.log.info({ url: `http://${host}:${port}/metrics` }, "metrics and /healthz listening");
     }
     for (const cls of unlistedRouteClasses([...BUILTIN_PLUGINS])) {
@@ -261,4 +279,14 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.opsServer = undefined;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+}
+
+/** A /metrics port that cannot be opened is a config problem: named by its key, with the fix. */
+function metricsListenProblem(err: unknown, host: string, port: number): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  const fix = "set metrics.port (or ANNEX_METRICS_PORT, --metrics-port) to a free port, or 0 to serve no metrics";
+  if (code === "EADDRINUSE") return new ConfigError([`metrics.port: ${host}:${port} is already in use by another process (EADDRINUSE): ${fix}`]);
+  if (code === "EACCES") return new ConfigError([`metrics.port: not allowed to listen on ${host}:${port} (EACCES; ports below 1024 need privileges): ${fix}`]);
+  if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND") return new ConfigError([`metrics.host: ${host} is not an address of this machine (${code}): set metrics.host (or ANNEX_METRICS_HOST) to one, e.g. 127.0.0.1`]);
+  return err;
 }

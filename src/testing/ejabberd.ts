@@ -115,6 +115,7 @@ export class ManagedEjabberd {
     private readonly hasComponents: boolean,
     private readonly hasWeb: boolean,
     private readonly hasC2s: boolean,
+    private readonly hasApi: boolean,
   ) {}
 
   static async start(options: EjabberdOptions = {}): Promise<ManagedEjabberd> {
@@ -154,9 +155,10 @@ export class ManagedEjabberd {
     await writeFile(join(dir, "inetrc"), `{lookup,["file","native"]}.\n{host,{127,0,0,1}, ["localhost"]}.\n${inetHosts}{file, resolv, "/etc/resolv.conf"}.\n`);
     await giveToEjabberd(dir);
     const hasComponents = options.configYaml ? /ejabberd_service/.test(yaml) : (options.components ?? []).length > 0;
-    const hasWeb = options.configYaml ? /ejabberd_http\b/.test(yaml) : options.web !== undefined;
+    const hasWeb = options.configYaml ? /ejabberd_http\b/.test(yaml) : true;
+    const hasApi = options.configYaml ? /mod_http_api/.test(yaml) : true;
     const hasC2s = options.configYaml ? /ejabberd_c2s/.test(yaml) : true;
-    const server = new ManagedEjabberd(dir, configPath, host, c2s, component, http, node, ownsDir, hasComponents, hasWeb, hasC2s);
+    const server = new ManagedEjabberd(dir, configPath, host, c2s, component, http, node, ownsDir, hasComponents, hasWeb, hasC2s, hasApi);
     try {
       await server.launch();
     } catch (err) {
@@ -164,7 +166,7 @@ export class ManagedEjabberd {
       throw err;
     }
     try {
-      // ejabberdctl talks to the running node, so accounts are made after the start (in parallel: each call boots a VM).
+      // Accounts are made after the start, through /api (one HTTP request each) or ejabberdctl.
       await Promise.all((options.users ?? []).map((u) => server.register(u.username, u.password)));
     } catch (err) {
       await server.stop();
@@ -192,14 +194,28 @@ export class ManagedEjabberd {
     return stdout;
   }
 
-  /** Creates an account with `ejabberdctl register` (the server must be running). */
+  /**
+   * Creates an account (the server must be running): through mod_http_api's `register` when the config has it
+   * (generated configs do), else with `ejabberdctl register`, which boots an Erlang VM per call.
+   */
   async register(username: string, password: string, host = this.host): Promise<void> {
     try {
-      await this.ctl("register", username, host, password);
+      if (this.hasApi) {
+        const response = await fetch(`http://127.0.0.1:${this.httpPort}/api/register`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ user: username, host, password }),
+          signal: AbortSignal.timeout(30_000),
+        });
+        const text = await response.text();
+        if (!response.ok) throw Object.assign(new Error(`HTTP ${response.status}`), { stdout: text });
+      } else {
+        await this.ctl("register", username, host, password);
+      }
       this.lastAccountWrite = Date.now();
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; message: string };
-      throw new Error(`ejabberdctl register ${username}@${host} failed: ${e.stdout ?? ""}${e.stderr ?? ""}${e.message}`);
+      throw new Error(`registering ${username}@${host} on ejabberd failed: ${e.stdout ?? ""}${e.stderr ?? ""}${e.message}`);
     }
   }
 
@@ -430,13 +446,13 @@ function renderConfig(o: EjabberdOptions & { host: string; c2s: number; componen
     hosts:
 ${components.map((c) => `      ${q(c.domain)}:\n        password: ${q(c.secret)}`).join("\n")}`);
   }
-  if (o.web) {
-    listeners.push(`  - port: ${o.http}
+  // Always an HTTP listener on loopback: /api (mod_http_api) creates the test accounts in one request each,
+  // where `ejabberdctl register` boots an Erlang VM per account.
+  listeners.push(`  - port: ${o.http}
     ip: "127.0.0.1"
     module: ejabberd_http
     request_handlers:
-      /xmpp-websocket: ejabberd_http_ws${o.web.filesDir ? `\n      /: mod_http_fileserver` : ""}`);
-  }
+      /api: mod_http_api${o.web ? `\n      /xmpp-websocket: ejabberd_http_ws` : ""}${o.web?.filesDir ? `\n      /: mod_http_fileserver` : ""}`);
   const pubsub = o.pubsub
     ? `  mod_caps: {}
   mod_pubsub:
@@ -454,6 +470,7 @@ ${components.map((c) => `      ${q(c.domain)}:\n        password: ${q(c.secret)}
   const hostModules = pubsub + muc;
   const disco = o.discoExtraDomains?.length ? `  mod_disco:\n    extra_domains:\n${o.discoExtraDomains.map((d) => `      - ${q(d)}`).join("\n")}\n` : "  mod_disco: {}\n";
   const common = `${disco}
+  mod_http_api: {}
   mod_ping: {}
   mod_version: {}
   mod_time: {}
@@ -497,6 +514,20 @@ access_rules:
     - allow: local${publishers.length ? "\n    - allow: annex_components" : ""}
 shaper_rules:
   max_user_sessions: 10
+# Replacing api_permissions replaces its defaults: ejabberdctl keeps every command; /api may only register, from loopback.
+api_permissions:
+  "console commands":
+    from:
+      - ejabberd_ctl
+    who: all
+    what: "*"
+  "loopback register":
+    from:
+      - mod_http_api
+    who:
+      ip: 127.0.0.0/8
+    what:
+      - register
 modules:
 ${common}${hostModules}${o.web?.anonymousHost ? `# A host's own modules replace the global ones: the anonymous host gets the common ones only
 # (pubsub and MUC have fixed JIDs and belong to the main host).

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { createServer } from "node:net";
+import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import { type ManagedServer, startServer } from "annex/testing";
-import { AnnexProcess, describeEachServer, logWhen } from "./support.js";
+import { ANNEX_BIN, AnnexProcess, describeEachServer, logWhen } from "./support.js";
+
+const execFileAsync = promisify(execFile);
 
 async function runToExit(config: unknown, files?: Record<string, string>) {
   const p = await AnnexProcess.start(config, { waitOnline: false, files });
@@ -37,6 +42,60 @@ describe("annex run: bad configuration exits non-zero with a clear message", () 
     // The module loaded and its own option schema ran: a wrong option type is reported with its path.
     assert.equal(code, 78);
     assert.match(output, /components\[0\]\.options\.greeting: expected string, found number 5/);
+  });
+});
+
+describe("annex run: messages a newcomer can act on", () => {
+  test("every file, module, secret and options problem of the config in one run, one line each, exit 78", async () => {
+    const { code, output } = await runToExit({
+      components: [
+        { type: "echo", domain: "a.localhost", secretFile: "a.secret", options: { greeting: "hi" } },
+        { type: "ecko", domain: "b.localhost", secretEnv: "ANNEX_TEST_NO_SUCH_VARIABLE" },
+        { type: { module: "./nowhere.js" }, domain: "c.localhost", secret: "s" },
+      ],
+    });
+    assert.equal(code, 78, output);
+    const lines = output.split("\n").filter((l) => l.startsWith("  components["));
+    assert.equal(lines.length, 5, output);
+    assert.match(output, /components\[0\]\.secretFile: cannot read \/.*\/a\.secret \(ENOENT\)/);
+    assert.match(output, /components\[0\]\.options: echo takes no options \(it declares no options schema\), found key "greeting": remove "options"/);
+    assert.match(output, /components\[1\]\.type: unknown component type "ecko"/);
+    assert.match(output, /components\[1\]\.secretEnv: the environment variable ANNEX_TEST_NO_SUCH_VARIABLE is not set/);
+    assert.match(output, /components\[2\]\.type\.module: cannot load \/.*\/nowhere\.js/);
+  });
+
+  test("a mistyped key: the closest valid key", async () => {
+    const { code, output } = await runToExit({ components: [{ type: "echo", domain: "echo.localhost", secret: "s", maxInflight: 8 }] });
+    assert.equal(code, 78, output);
+    assert.match(output, /^ {2}components\[0\]: unknown key "maxInflight" \(did you mean "maxInFlight"\?\)$/m);
+  });
+
+  test("the metrics port taken: names metrics.port and the fix, exit 78, before connecting", async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    const port = (holder.address() as { port: number }).port;
+    try {
+      // server.port 1: nothing listens there, so only the metrics port can be what stops it.
+      const { code, output } = await runToExit({ server: { port: 1 }, metrics: { port }, components: [{ type: "echo", domain: "echo.localhost", secret: "s" }] });
+      assert.equal(code, 78, output);
+      assert.match(output, new RegExp(`^ {2}metrics\\.port: 127\\.0\\.0\\.1:${port} is already in use by another process \\(EADDRINUSE\\): set metrics\\.port \\(or ANNEX_METRICS_PORT, --metrics-port\\) to a free port, or 0 to serve no metrics$`, "m"));
+      assert.doesNotMatch(output, /ECONNREFUSED|retrying/);
+    } finally {
+      holder.close();
+    }
+  });
+
+  test("a throwing onStart names the component's domain and class", async () => {
+    const module = new URL("./fixtures/broken-start.js", import.meta.url).pathname;
+    const { code, output } = await runToExit({ server: { port: 1 }, components: [{ type: { module }, domain: "inventory.localhost", secret: "x" }] });
+    assert.equal(code, 1, output);
+    assert.match(output, /^annex: inventory\.localhost: Database\.onStart\(\) failed, so the component does not start: connect ECONNREFUSED 127\.0\.0\.1:5432$/m);
+  });
+
+  test("annex new --help through the bin: the scaffold's usage, exit 0", async () => {
+    const { stdout } = await execFileAsync(process.execPath, [ANNEX_BIN, "new", "--help"]);
+    assert.match(stdout, /^Usage:\n {2}annex new <name>/);
+    assert.doesNotMatch(stdout, /annex run|ANNEX_SERVER_PORT/);
   });
 });
 

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtemp, symlink, mkdir } from "node:fs/promises";
+import { mkdtemp, mkdir, readFile, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { xml } from "@xmpp/client";
 import { freePort, type ManagedServer, startServer } from "annex/testing";
+import { dashboardQueries, exposedNames, metricNames } from "./promql.js";
 import { ANNEX_BIN, AnnexProcess, byId, describeEachServer, TestClient } from "./support.js";
 
 const execFileAsync = promisify(execFile);
@@ -60,7 +61,11 @@ describeEachServer("metrics and health against a real server", (kind) => {
     const errors = { component: "echo.localhost", condition: "service-unavailable" };
     assert.equal(sample(after, "annex_stanza_errors_sent_total", errors) - sample(before, "annex_stanza_errors_sent_total", errors), 1);
     assert.equal(sample(after, "annex_connection_state", { component: "echo.localhost", state: "online" }), 1);
-    assert.match(after, /annex_process_resident_memory_bytes \d+/, "default process metrics are on");
+    // Node.js and process metrics under their conventional, unprefixed names (what stock dashboards query).
+    assert.match(after, /^process_resident_memory_bytes \d+/m, "default process metrics are on");
+    assert.match(after, /^nodejs_heap_size_used_bytes \d+/m);
+    assert.match(after, /^process_cpu_seconds_total \d/m);
+    assert.doesNotMatch(after, /^annex_(process|nodejs)_/m, "Annex's prefix is only on Annex's own series");
     assert.equal(sample(after, "annex_dispatch_queued", { component: "echo.localhost" }), 0, "nothing waits for a handler when idle");
     assert.match(after, /annex_handlers_in_flight\{component="echo\.localhost"\} 0/);
   });
@@ -88,6 +93,26 @@ describeEachServer("metrics and health against a real server", (kind) => {
     assert.ok(sample(text, "annex_reconnects_total", { component: "echo.localhost" }) >= 1);
     await alice.stop();
     alice = await TestClient.connect(server, "alice", "pw");
+  });
+
+  test("every series the Grafana dashboard (docs/grafana/annex.json) queries exists in the live /metrics", async () => {
+    const dashboard = JSON.parse(await readFile(join(REPO, "docs", "grafana", "annex.json"), "utf8")) as unknown;
+    const queries = dashboardQueries(dashboard);
+    assert.ok(queries.length >= 15, `the dashboard has its queries (found ${queries.length})`);
+    const exposed = exposedNames(await scrape());
+    const used = new Set<string>();
+    for (const { where, expr } of queries) {
+      const names = metricNames(expr);
+      assert.ok(names.length > 0, `${where}: no metric name found in ${expr}`);
+      for (const name of names) {
+        used.add(name);
+        assert.ok(exposed.has(name), `${where}: ${name} is not in /metrics (query: ${expr})`);
+      }
+    }
+    // What the dashboard promises to show: traffic, errors, queues, latency, links, and the Node.js process.
+    for (const name of ["annex_stanzas_in_total", "annex_stanzas_out_total", "annex_stanza_errors_sent_total", "annex_dispatch_queued", "annex_handler_duration_seconds_bucket", "annex_reconnects_total", "nodejs_eventloop_lag_p99_seconds", "nodejs_heap_size_used_bytes", "process_cpu_seconds_total"]) {
+      assert.ok(used.has(name), `the dashboard queries ${name}`);
+    }
   });
 });
 

@@ -13,10 +13,12 @@ import {
   xml,
 } from "annex";
 import { assertXmlEqual, createHarness } from "annex/testing";
+import { z } from "zod";
 
 const NS_TEST = "urn:example:test";
 
-@Component({ identity: { category: "component", type: "generic", name: "Rules" } })
+// Its options schema lets the injection test see the parsed options (a component without one takes none).
+@Component({ identity: { category: "component", type: "generic", name: "Rules" }, options: z.strictObject({ a: z.int().optional() }) })
 class Rules {
   calls = 0;
   constructor(

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type Element, formValues, NS, parseForm } from "annex";
 import { NS_DIRECTORY } from "../browse.js";
-import { rig, USER } from "./setup.js";
+import { QUERY_TIMEOUT_MS, rig, USER } from "./setup.js";
 
 const STANZAS = NS.stanzas;
 
@@ -75,7 +75,7 @@ describe("directory disco", () => {
     assert.deepEqual(items(hosted).map(([jid]) => jid), ["directory.localhost", "sibling.localhost"]);
     assert.deepEqual(items(unreachable), [
       ["ghost.localhost", undefined, "ghost.localhost: remote-server-timeout: Component unavailable"],
-      ["silent.localhost", undefined, "silent.localhost: timeout: no reply from silent.localhost within 50 ms"],
+      ["silent.localhost", undefined, `silent.localhost: timeout: no reply from silent.localhost within ${QUERY_TIMEOUT_MS} ms`],
     ]);
   });
 

@@ -10,6 +10,12 @@ import { FakeNetwork, type FakeEntity, sampleNetwork } from "./fake-server.js";
 @Component({ identity: { category: "component", type: "generic", name: "Sibling" }, features: ["urn:example:sibling"] })
 export class Sibling {}
 
+/**
+ * How long the directory waits for an answer in these tests: silent.localhost never answers, so every crawl
+ * takes this long; the others answer at once, but on a loaded machine "at once" can exceed 50 ms.
+ */
+export const QUERY_TIMEOUT_MS = 250;
+
 export const USER = "user@localhost/test";
 export const ADMIN = "admin@localhost/test";
 
@@ -26,7 +32,7 @@ export interface Rig {
 export function rig(t: TestContext, options: DirectoryOptionsInput = {}, network: Record<string, FakeEntity> = sampleNetwork()): Rig {
   const hosted = new HostedComponents();
   createHarness(Sibling, { domain: "sibling.localhost", hosted });
-  const h = createHarness(Directory, { domain: "directory.localhost", hosted, options: { queryTimeoutMs: 50, admins: ["admin@localhost"], ...options } });
+  const h = createHarness(Directory, { domain: "directory.localhost", hosted, options: { queryTimeoutMs: QUERY_TIMEOUT_MS, admins: ["admin@localhost"], ...options } });
   const net = new FakeNetwork(h, network);
   t.after(() => net.stop());
   return { h, net, cache: h.host.instance(DirectoryCache) };
