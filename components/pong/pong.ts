@@ -392,7 +392,8 @@ export class Pong implements OnStart, OnStop, OnOffline {
       this.log.error({ err, room: result.room }, "could not record the game on the leaderboard");
     }
     // The room leaves the shared directory even when its result could not be stored: it is over either way.
-    await this.store?.removeRoom(result.room).catch((err: unknown) => this.log.warn({ err, room: result.room }, "could not remove the finished room from the directory"));
+    // (A single process stays synchronous here: its result is stored and published before anyone is told.)
+    if (this.store) await this.store.removeRoom(result.room).catch((err: unknown) => this.log.warn({ err, room: result.room }, "could not remove the finished room from the directory"));
     const feed = this.config.options.resultsFeed;
     if (feed) void publishResult(this.sender, feed, result).catch((err: unknown) => this.log.warn({ err, room: result.room, service: feed.service }, "could not publish the result"));
   }
