@@ -217,6 +217,11 @@ export class Arena {
     if (ref && ref.room.seats[ref.side].awaySince !== undefined) this.rejoin(ref, jid, ref.room.seats[ref.side].codec, via);
   }
 
+  /** Whether a check-in would take a seat back here (by token, else by account). */
+  holdsSeat(bare: string, token: string | undefined): boolean {
+    return (token !== undefined ? this.directory.seatByToken(token) : this.directory.seatOf(bare)) !== undefined;
+  }
+
   /** Whether `jid` holds a seat or watches a game here (else a shard forwards its stanza to where it plays). */
   isHere(jid: string): boolean {
     return this.seatByJid.has(jid) || this.spectating.has(jid);

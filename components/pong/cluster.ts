@@ -127,8 +127,16 @@ export class PongCluster {
    * A check-in that reached this process: rejoin wherever the seat is (token or account), else meet the
    * longest-waiting player of the shared queue or wait in it; the room goes to the least-loaded live shard.
    */
-  async checkIn(jid: string, bare: string, protocol: Protocol, request: { opponent?: "bot"; token?: string }, payload: Element, name: string): Promise<void> {
-    const { store, domain } = this.deps;
+  async checkIn(jid: string, bare: string, protocol: Protocol, request: { opponent?: "bot"; token?: string }, payload: Element, name: string,
+    forwarded?: { contact: string }): Promise<void> {
+    const { store } = this.deps;
+    // A check-in forwarded here for a seat this shard no longer has (the game ended while the directory still
+    // listed it): a fresh check-in, answered through the process the player wrote to, never forwarded again.
+    const domain = forwarded?.contact ?? this.deps.domain;
+    if (forwarded) {
+      if (request.token !== undefined) throw new StanzaError("item-not-found", { type: "cancel", text: "no game holds this token: it ended, or the grace period passed" });
+      return this.matchOrQueue({ jid, bare, protocol, contact: domain, name }, request);
+    }
     if (request.token !== undefined) {
       const held = await store.roomOfSeat("token", request.token);
       if (!held) throw new StanzaError("item-not-found", { type: "cancel", text: "no game holds this token: it ended, or the grace period passed" });
@@ -136,7 +144,12 @@ export class PongCluster {
     }
     const seated = await store.roomOfSeat("bare", bare);
     if (seated) return this.toShard(seated.room.shard, jid, protocol, payload);
-    const me = { jid, bare, protocol, contact: domain, name };
+    return this.matchOrQueue({ jid, bare, protocol, contact: domain, name }, request);
+  }
+
+  private async matchOrQueue(me: Omit<QueuedRow, "waitedMs">, request: { opponent?: "bot" }): Promise<void> {
+    const { store } = this.deps;
+    const { jid, bare, protocol, contact: domain } = me;
     const shard = await this.pickShard();
     if (request.opponent === "bot") {
       await store.unqueue(jid);

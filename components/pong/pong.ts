@@ -195,8 +195,16 @@ export class Pong implements OnStart, OnStop, OnOffline {
    * A game stanza from `jid` for this process's arena: from the player itself, or relayed by the front door
    * (`via`, for a book client, which is then answered through it).
    */
-  command(jid: string, protocol: Protocol, payload: Element, via: string | undefined): void {
+  command(jid: string, protocol: Protocol, payload: Element, via: string | undefined): void | Promise<void> {
     const bare = jid.split("/")[0]!;
+    const checkingIn = protocol === "book" ? bookAction(payload) === "playercheckingin" : payload.name === "join" && payload.attrs.xmlns === COMPACT_NS;
+    if (checkingIn && this.cluster) {
+      // A shard's arena only takes seats back; a new player goes into the shared queue (cluster.ts).
+      const request = this.checkInRequest(payload);
+      if (!this.arena.holdsSeat(bare, request.token)) {
+        return this.cluster.checkIn(jid, bare, protocol, request, payload, this.arena.nicks.nameOf(bare), { contact: via ?? this.config.domain });
+      }
+    }
     if (payload.attrs.xmlns === SHARD_NS) {
       // A presence the front door passed on (RFC 6121 §4.6).
       if (payload.name === "gone") return this.gone(jid);
@@ -385,15 +393,16 @@ export class Pong implements OnStart, OnStop, OnOffline {
   private async finished(result: GameResult): Promise<void> {
     const { replay, ...summary } = result;
     this.log.info({ ...summary, ticks: replay?.ticks, finishedAt: result.finishedAt.toISOString() }, "game over");
+    // The room leaves the shared directory first (a check-in right after the game must not be sent back to it),
+    // even when its result cannot be stored: it is over either way. A single process stays synchronous here:
+    // its result is stored and published before anyone is told.
+    if (this.store) await this.store.removeRoom(result.room).catch((err: unknown) => this.log.warn({ err, room: result.room }, "could not remove the finished room from the directory"));
     try {
       if (this.store) await this.store.record(result, this.isGuest);
       else this.leaderboard.record(result);
     } catch (err) {
       this.log.error({ err, room: result.room }, "could not record the game on the leaderboard");
     }
-    // The room leaves the shared directory even when its result could not be stored: it is over either way.
-    // (A single process stays synchronous here: its result is stored and published before anyone is told.)
-    if (this.store) await this.store.removeRoom(result.room).catch((err: unknown) => this.log.warn({ err, room: result.room }, "could not remove the finished room from the directory"));
     const feed = this.config.options.resultsFeed;
     if (feed) void publishResult(this.sender, feed, result).catch((err: unknown) => this.log.warn({ err, room: result.room, service: feed.service }, "could not publish the result"));
   }

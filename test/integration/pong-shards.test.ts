@@ -102,7 +102,7 @@ describe(title, () => {
   /** A compact check-in at the front door; resolves with the `<start/>` (which names the room's shard in `at`). */
   async function compactStart(client: TestClient, from: number, to = PONG, attrs: Record<string, string> = {}) {
     await client.send(compactMsg(to, "join", attrs));
-    const msg = await client.waitFor((el) => client.received.indexOf(el) >= from && compactEl(el, "start") !== undefined, 8000, "start").catch(async (err: Error) => {
+    const msg = await client.waitFor((el) => client.received.indexOf(el) >= from && compactEl(el, "start") !== undefined, 15_000, "start").catch(async (err: Error) => {
       // What the directory and the processes knew, for whoever reads the failure.
       const rooms = await sql("SELECT r.id, r.shard, s.side, s.jid FROM pong_rooms r JOIN pong_seats s ON s.room = r.id ORDER BY r.id, s.side");
       const queue = await sql("SELECT bare, contact FROM pong_queue");
@@ -185,6 +185,10 @@ describe(title, () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     // Every game finished on its shard is stored once and rates both players on the one board.
+    for (const until = Date.now() + 5000; Number((await sql("SELECT count(*) AS n FROM pong_games"))[0].n) < gamesBefore + shardCount;) {
+      assert.ok(Date.now() < until, "every finished game is stored");
+      await new Promise((r) => setTimeout(r, 100));
+    }
     assert.equal(Number((await sql("SELECT count(*) AS n FROM pong_games"))[0].n), gamesBefore + shardCount);
     const board = new Set((await sql("SELECT jid FROM pong_players")).map((r) => r.jid as string));
     for (const u of ["p2", "p3", "p4", "p5", "p6", "p7"].slice(0, 2 * shardCount)) assert.ok(board.has(`${u}@localhost`), `${u} is on the board`);
@@ -263,6 +267,24 @@ describe(title, () => {
       const refused = await guest.waitFor((el) => el.attrs.id === id && el.attrs.type === "error");
       assert.equal(refused.getChild("error")!.getChildElements()[0]!.name, "forbidden");
     }
+  });
+
+  test("a check-in forwarded to a shard for a seat it no longer has goes into the shared queue and is matched", async () => {
+    const [a, b] = [c.p11!, c.p12!];
+    // The directory still lists a finished game of a (the moment between its end and its removal), on a live shard.
+    const shard = SHARDS.find((s) => procs.has(s))!;
+    await sql("INSERT INTO pong_rooms (id, shard) VALUES ('stale', $1)", [shard]);
+    await sql(`INSERT INTO pong_seats (room, side, jid, bare, protocol, contact, token, name, bot)
+      VALUES ('stale', 0, $1, 'p11@localhost', 'compact', NULL, 'stale-token', 'p11@localhost', false)`, [a.jid]);
+    const [fa, fb] = [a.received.length, b.received.length];
+    await a.send(compactMsg(PONG, "join"));
+    const queued = await a.waitFor((el) => a.received.indexOf(el) >= fa && compactEl(el, "queued") !== undefined);
+    assert.equal(queued.attrs.from, shard, "the shard it was forwarded to answers");
+    await sql("DELETE FROM pong_rooms WHERE id = 'stale'");
+    const { start } = await compactStart(b, fb);
+    assert.equal(start.opp, "p11@localhost", "matched through the shared queue");
+    await b.send(compactMsg(start.at!, "leave"));
+    for (const [p, from] of [[a, fa], [b, fb]] as const) await p.waitFor((el) => p.received.indexOf(el) >= from && compactEl(el, "ev")?.attrs.reason === "forfeit");
   });
 
   test("a shard stopped with SIGTERM ends its games with server-lost itself and leaves the directory", async () => {
