@@ -141,13 +141,26 @@ export class ClusterStore {
     return `r${rows[0]!.n}`;
   }
 
-  async addRoom(id: string, shard: string, seats: Omit<SeatRow, "room">[]): Promise<void> {
-    await this.transaction(async (q) => {
+  /**
+   * Chooses the live shard with the fewest rooms (below `maxRooms`) and records the room there, in one transaction
+   * under a lock every placing process takes: rooms placed at the same moment see each other, so a burst of
+   * check-ins spreads over the shards instead of all going to the one that was emptiest a moment before.
+   * Returns the shard, or undefined when none is live with room to spare.
+   */
+  async placeRoom(id: string, deadAfterMs: number, maxRooms: number, seats: (shard: string) => Omit<SeatRow, "room">[]): Promise<string | undefined> {
+    return this.transaction(async (q) => {
+      await q("SELECT pg_advisory_xact_lock(hashtext('annex-pong-place'))");
+      const { rows } = await q(`SELECT domain FROM (SELECT s.domain, (SELECT count(*) FROM pong_rooms r WHERE r.shard = s.domain) AS n
+        FROM pong_shards s WHERE s.seen > now() - make_interval(secs => $1::double precision / 1000)) live
+        WHERE n < $2 ORDER BY n ASC, random() LIMIT 1`, [deadAfterMs, maxRooms]);
+      const shard = (rows[0] as { domain: string } | undefined)?.domain;
+      if (shard === undefined) return undefined;
       await q("INSERT INTO pong_rooms (id, shard) VALUES ($1, $2)", [id, shard]);
-      for (const s of seats) {
+      for (const s of seats(shard)) {
         await q("INSERT INTO pong_seats (room, side, jid, bare, protocol, contact, token, name, bot) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
           [id, s.side, s.jid, s.bare, s.protocol, s.contact, s.token, s.name, s.bot]);
       }
+      return shard;
     });
   }
 

@@ -150,10 +150,11 @@ export class PongCluster {
   private async matchOrQueue(me: Omit<QueuedRow, "waitedMs">, request: { opponent?: "bot" }): Promise<void> {
     const { store } = this.deps;
     const { jid, bare, protocol, contact: domain } = me;
-    const shard = await this.pickShard();
+    // Fail early, before taking an opponent out of the queue; the room's shard is chosen when it is placed.
+    await this.pickShard();
     if (request.opponent === "bot") {
       await store.unqueue(jid);
-      return this.place(shard, { ...me, waitedMs: 0 }, "bot");
+      return this.place({ ...me, waitedMs: 0 }, "bot");
     }
     const codec = codecFor(protocol);
     if (await store.queuedBare(bare)) {
@@ -163,7 +164,7 @@ export class PongCluster {
     const opponent = await store.meetOrWait(me);
     if (!opponent) return this.toPlayer(jid, codec.queued(0), domain);
     this.toPlayer(jid, codec.queued(1), domain);
-    await this.place(shard, opponent, { ...me, waitedMs: 0 });
+    await this.place(opponent, { ...me, waitedMs: 0 });
   }
 
   private async pickShard(): Promise<string> {
@@ -173,20 +174,30 @@ export class PongCluster {
     return shard;
   }
 
-  /** Records the room in the directory, then has its shard run it (an `<open/>` over XMPP, or here). */
-  private async place(shard: string, left: QueuedRow, right: QueuedRow | "bot"): Promise<void> {
-    const { store, domain, options } = this.deps;
+  /**
+   * Records the room in the directory on the least-loaded live shard, then has that shard run it (an `<open/>`
+   * over XMPP, or here). No shard left (they died or filled since the check-in): the players are told "full".
+   */
+  private async place(left: QueuedRow, right: QueuedRow | "bot"): Promise<void> {
+    const { store, domain, options, cluster } = this.deps;
     const id = await store.nextRoomId();
     const seed = options.seed !== undefined ? options.seed + Number(id.slice(1)) : randomInt(0, 2 ** 32);
-    // A book client hears only from the address it checked in with, which relays for the shard; a compact client is told `at`.
-    const seat = (q: QueuedRow): Extract<SeatSpec, { jid: string }> =>
-      ({ jid: q.jid, bare: q.bare, protocol: q.protocol, via: q.protocol === "book" && q.contact !== shard ? q.contact : undefined, token: newToken(),
-        nick: q.name !== q.bare ? q.name : undefined });
-    const seats: [SeatSpec, SeatSpec] = [seat(left), right === "bot" ? { bot: true } : seat(right)];
-    const rows: Omit<SeatRow, "room">[] = seats.map((s, side) => s.bot
-      ? { side: side as 0 | 1, jid: `bot@${shard}`, bare: `bot@${shard}`, protocol: "book", contact: null, token: null, name: "the computer", bot: true }
-      : { side: side as 0 | 1, jid: s.jid, bare: s.bare, protocol: s.protocol, contact: s.via ?? null, token: s.token, name: side === 0 ? left.name : (right as QueuedRow).name, bot: false });
-    await store.addRoom(id, shard, rows);
+    let seats: [SeatSpec, SeatSpec] = [{ bot: true }, { bot: true }];
+    const shard = await store.placeRoom(id, cluster.deadAfterMs, options.maxRooms, (shard) => {
+      // A book client hears only from the address it checked in with, which relays for the shard; a compact client is told `at`.
+      const seat = (q: QueuedRow): Extract<SeatSpec, { jid: string }> =>
+        ({ jid: q.jid, bare: q.bare, protocol: q.protocol, via: q.protocol === "book" && q.contact !== shard ? q.contact : undefined, token: newToken(),
+          nick: q.name !== q.bare ? q.name : undefined });
+      seats = [seat(left), right === "bot" ? { bot: true } : seat(right)];
+      return seats.map((s, side) => s.bot
+        ? { side: side as 0 | 1, jid: `bot@${shard}`, bare: `bot@${shard}`, protocol: "book" as const, contact: null, token: null, name: "the computer", bot: true }
+        : { side: side as 0 | 1, jid: s.jid, bare: s.bare, protocol: s.protocol, contact: s.via ?? null, token: s.token, name: side === 0 ? left.name : (right as QueuedRow).name, bot: false });
+    });
+    if (shard === undefined) {
+      const full = "Game is currently full";
+      for (const q of right === "bot" ? [left] : [left, right]) this.toPlayer(q.jid, codecFor(q.protocol).queueTimeout(full), q.contact);
+      throw new StanzaError("conflict", { type: "cancel", text: full });
+    }
     for (const s of seats) if (!s.bot && s.via === domain) this.placeOf.set(s.jid, shard);
     const spec: RoomSpec = { id, seed, seats };
     if (shard === domain) return this.deps.arena.openRoom(spec);
@@ -214,7 +225,7 @@ export class PongCluster {
     for (const w of await store.queue()) {
       if (bot && w.waitedMs >= bot.afterSeconds * 1000) {
         const shard = await store.leastLoaded(this.deps.cluster.deadAfterMs, options.maxRooms);
-        if (shard && (await store.unqueue(w.jid))) await this.place(shard, w, "bot");
+        if (shard && (await store.unqueue(w.jid))) await this.place(w, "bot").catch((err: unknown) => this.deps.log.warn({ err }, "no shard for a bot game"));
       } else if (w.waitedMs >= options.queueTimeoutSeconds * 1000 && (await store.unqueue(w.jid))) {
         this.toPlayer(w.jid, codecFor(w.protocol).queueTimeout(`no opponent within ${options.queueTimeoutSeconds} s; check in again to keep waiting`), w.contact);
       }
