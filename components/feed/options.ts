@@ -116,6 +116,13 @@ export const FeedOptionsSchema = z.strictObject({
   maxPayloadBytes: z.int().positive().default(65_536),
   /** Seconds between retention sweeps (age limits apply even when nobody publishes). */
   retentionSweepSeconds: z.number().positive().default(60),
+  /**
+   * Seconds a temporary (presence-bound) subscription or directed presence outlives the process that holds it:
+   * the live process renews its leases every third of this; a standby that takes over adopts the running ones.
+   */
+  leaseSeconds: z.number().min(3).max(86_400).default(60),
+  /** Seconds between full re-reads of subscriptions and presence from the store (the bound when a change notice is missed). */
+  resyncSeconds: z.number().positive().max(86_400).default(30),
   /** Per-subscriber bounds: notifications in flight, then queued; beyond that, latest-value coalescing per node. */
   notifications: z
     .strictObject({ maxInFlight: z.int().positive().default(8), maxQueued: z.int().positive().default(32) })

@@ -13,16 +13,16 @@ export class FeedPresence {
 
   // RFC 6121 §4.6: directed available presence.
   @Presence({ type: "available" })
-  available(presence: IncomingPresence): void {
-    this.feed.present.add(presence.from.toString());
+  async available(presence: IncomingPresence): Promise<void> {
+    await this.feed.markPresent(presence.from.toString());
   }
 
   // RFC 6121 §4.6.3 (the server sends it when the client goes offline): temporary subscriptions end.
   @Presence({ type: "unavailable" })
-  unavailable(presence: IncomingPresence): void {
+  async unavailable(presence: IncomingPresence): Promise<void> {
     const full = presence.from.toString();
-    this.feed.present.delete(full);
-    const ended = this.feed.endTemporary(full);
+    await this.feed.markAbsent(full);
+    const ended = await this.feed.endTemporary(full);
     if (ended > 0) presence.log.info({ ended }, "temporary subscriptions ended");
   }
 }

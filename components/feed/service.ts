@@ -1,4 +1,5 @@
-import { ComponentConfig, type Element, Inject, type JID, Logger, Metrics, type OnStart, type OnStop, parseJid, parseXml, PresenceRoster, RateLimits, Sender, Service, xml } from "annex";
+import { randomUUID } from "node:crypto";
+import { ComponentConfig, type Element, Inject, type JID, Logger, Metrics, type OnOnline, type OnStart, type OnStop, parseJid, parseXml, PresenceRoster, RateLimits, Sender, Service, xml } from "annex";
 import { Notifier } from "./notifier.js";
 import { type FeedOptions, type NodeOptions, NodeOptionsSchema } from "./options.js";
 import { errors, NS_PUBSUB_EVENT } from "./pubsub/errors.js";
@@ -7,7 +8,19 @@ import { inOwnersRoster } from "./owner-roster.js";
 import type { FeedSink, PublishRequest } from "./publish.js";
 import { startSources, type RunningSource } from "./sources/index.js";
 import { describeStorage, openStore } from "./store/open.js";
-import { type FeedItem, type FeedStore, generatedId, NodeFullError, type Page, type PageRequest, type Retention, type SubscriptionState, UnknownItemError } from "./store/store.js";
+import {
+  type FeedItem,
+  type FeedStore,
+  generatedId,
+  NodeFullError,
+  type Page,
+  type PageRequest,
+  type Retention,
+  type StoreChange,
+  type StoredSubscription,
+  type SubscriptionState,
+  UnknownItemError,
+} from "./store/store.js";
 
 /** XEP-0060 §6.3 subscription options (pubsub#subscribe_options). */
 export interface SubscriptionOptions {
@@ -21,7 +34,7 @@ export interface SubscriptionOptions {
 
 export const DEFAULT_SUBSCRIPTION_OPTIONS: SubscriptionOptions = { deliver: true, includeBody: false };
 
-/** A subscription as the service holds it; temporary ones live only in memory (XEP-0060 §12.4). */
+/** A subscription as the service holds it (a cache of the store's; temporary ones are held under a lease, XEP-0060 §12.4). */
 export interface Subscription {
   node: string;
   jid: string;
@@ -40,19 +53,46 @@ export type FeedNode = NodeOptions & { name: string };
 
 export type { PublishRequest } from "./publish.js";
 
+/** How often the notified marks are written at most on SQLite (see markNotified). */
+const SQLITE_MARK_EVERY_MS = 20;
+/** Items notified at once by the catch-up after a takeover. */
+const CATCH_UP_BATCH = 500;
+
 /**
  * The feed's state and rules, shared by its XMPP handlers, presence tracking and sources:
  * nodes from the config, the store, subscriptions, notifications and retention.
+ *
+ * Every subscription, temporary subscription, directed presence and presence-access grant is written to the
+ * store before it takes effect; the maps here are a cache of the store, re-read for a node when another process
+ * announces a change (PostgreSQL LISTEN/NOTIFY) and entirely every `resyncSeconds`.
  */
 @Service()
-export class FeedService implements OnStart, OnStop, FeedSink {
+export class FeedService implements OnStart, OnOnline, OnStop, FeedSink {
   readonly nodes = new Map<string, NodeOptions>();
   readonly notifier: Notifier;
   private store?: FeedStore;
   private opening?: Promise<FeedStore>;
   private readonly subs = new Map<string, Map<string, Subscription>>();
-  /** Full JIDs that sent us directed available presence (RFC 6121 §4.6). */
+  /** Full JIDs that sent us directed available presence (RFC 6121 §4.6): a cache of the store's. */
   readonly present = new Set<string>();
+  /** This process's id on the leases it holds (temporary subscriptions, presence). */
+  readonly holder = randomUUID();
+  private leaseTimer?: NodeJS.Timeout;
+  private resyncTimer?: NodeJS.Timeout;
+  private stopRoster?: () => void;
+  /** Local subscription writes per node: a re-read that overlaps one is done again (it may have read too early). */
+  private readonly writes = new Map<string, number>();
+  /** Per node, the newest seq committed before this process started: the catch-up notifies up to it, live publishes after it. */
+  private readonly catchUpTo = new Map<string, number>();
+  private caughtUp = false;
+  /** Fan-outs waiting for the next turn of the event loop (see defer). */
+  private readonly deferred: (() => void)[] = [];
+  /** Notified marks are written one after another, newest last. */
+  private marking: Promise<void> = Promise.resolve();
+  /** Marks not yet written: the newest seq per node (written together, at most every MARK_EVERY_MS). */
+  private readonly pendingMarks = new Map<string, number>();
+  private markTimer?: NodeJS.Timeout;
+  private markInFlight = false;
   /** Server domains that granted us XEP-0356 roster access (for the XEP-0060 presence access model). */
   readonly rosterServers = new Set<string>();
   private sweep?: NodeJS.Timeout;
@@ -104,6 +144,12 @@ export class FeedService implements OnStart, OnStop, FeedSink {
     this.sweep.unref();
     this.metricsTimer = setInterval(() => this.updateGauges(), 1000);
     this.metricsTimer.unref();
+    // The lease: renewed three times per lease period, so one missed renewal does not end anything.
+    const leaseMs = this.options.leaseSeconds * 1000;
+    this.leaseTimer = setInterval(() => void this.renewLeases().catch((err: unknown) => this.log.warn({ err }, "lease renewal failed")), leaseMs / 3);
+    this.leaseTimer.unref();
+    this.resyncTimer = setInterval(() => void this.resync().catch((err: unknown) => this.log.warn({ err }, "subscription re-read failed")), this.options.resyncSeconds * 1000);
+    this.resyncTimer.unref();
     if (this.options.mirror) {
       this.mirror = new Mirror(this.options.mirror, this.sender, this.log, this.domain);
       this.mirror.start([...this.nodes.keys()]);
@@ -111,12 +157,26 @@ export class FeedService implements OnStart, OnStop, FeedSink {
     this.sources = await startSources(this);
   }
 
+  /** After a takeover: notifications of items committed but not yet notified when the previous process died. */
+  async onOnline(): Promise<void> {
+    if (this.caughtUp) return;
+    this.caughtUp = true;
+    await this.catchUp().catch((err: unknown) => this.log.error({ err }, "notification catch-up failed"));
+  }
+
   async onStop(): Promise<void> {
     clearInterval(this.metricsTimer);
     clearInterval(this.sweep);
+    clearInterval(this.leaseTimer);
+    clearInterval(this.resyncTimer);
+    this.stopRoster?.();
     this.mirror?.stop();
     for (const source of this.sources.splice(0)) await source.stop().catch((err: unknown) => this.log.error({ err }, "source did not stop cleanly"));
+    // Fan-outs deferred by the last publishes go out before the queues are awaited.
+    await new Promise((resolve) => setImmediate(resolve));
     await this.notifier.settled();
+    this.flushMarks();
+    await this.marking;
     // The slow-subscriber accounting: how many notifications were replaced by newer values.
     this.log.info({ notifications: this.notifier.stats, mirror: this.mirror?.stats }, "feed stopped");
     await this.store?.close();
@@ -139,11 +199,24 @@ export class FeedService implements OnStart, OnStop, FeedSink {
         if (parsed.success) this.nodes.set(stored.name, normalised(parsed.data));
         else this.log.error({ node: stored.name, issues: parsed.error.issues }, "stored node configuration is invalid; the node is skipped");
       }
-      for (const sub of await store.subscriptions()) {
-        if (!this.nodes.has(sub.node)) continue;
-        this.bucket(sub.node).set(sub.jid, { node: sub.node, jid: sub.jid, state: sub.state, temporary: false, options: parseStoredOptions(sub.options) });
+      // This process serves the domain now (a standby starts only once it holds the domain): the leases of the
+      // previous process's temporary subscriptions and presence become ours before they run out.
+      const leaseUntil = Date.now() + this.options.leaseSeconds * 1000;
+      const adopted = await store.adoptLeases(this.holder, leaseUntil, Date.now());
+      await this.loadFrom(store);
+      for (const bare of await store.presenceAccess()) this.roster.record("subscribed", bare);
+      this.stopRoster = this.roster.onChange((change, bare) => {
+        void store.setPresenceAccess(bare, change === "subscribed").catch((err: unknown) => this.log.error({ err, jid: bare }, "presence-access grant not stored"));
+      });
+      for (const [name, node] of this.nodes) {
+        if (!node.persistItems) continue;
+        const latest = (await store.latest(name))?.seq ?? 0;
+        this.catchUpTo.set(name, latest);
+        // A node never notified before (a new node, or a store from before the mark): nothing to catch up.
+        if ((await store.notifiedUpTo(name)) === undefined && latest > 0) await store.markNotified(name, latest);
       }
-      this.log.info({ storage: describeStorage(storage), nodes: [...this.nodes.keys()] }, "feed store open");
+      await store.watch?.((change) => void this.changed(change).catch((err: unknown) => this.log.warn({ err, change }, "could not re-read after a change")));
+      this.log.info({ storage: describeStorage(storage), nodes: [...this.nodes.keys()], adoptedLeases: adopted }, "feed store open");
       this.store = store;
       return store;
     })();
@@ -296,10 +369,105 @@ export class FeedService implements OnStart, OnStop, FeedSink {
   }
 
   private async persist(sub: Subscription): Promise<void> {
-    if (sub.temporary) return;
     const store = await this.ready();
     const options = sameOptions(sub.options, DEFAULT_SUBSCRIPTION_OPTIONS) ? undefined : JSON.stringify(sub.options);
-    await store.saveSubscription({ node: sub.node, jid: sub.jid, state: sub.state, options });
+    const temporary = sub.temporary ? { boundTo: sub.boundTo ?? sub.jid, holder: this.holder, leaseUntil: this.leaseUntil() } : undefined;
+    this.wrote(sub.node);
+    await store.saveSubscription({ node: sub.node, jid: sub.jid, state: sub.state, options, ...(temporary ? { temporary } : {}) });
+  }
+
+  private leaseUntil(): number {
+    return Date.now() + this.options.leaseSeconds * 1000;
+  }
+
+  private wrote(node: string): void {
+    this.writes.set(node, (this.writes.get(node) ?? 0) + 1);
+  }
+
+  /** Renews this process's leases and ends those nobody renewed (a process that died without a successor). */
+  async renewLeases(now = Date.now()): Promise<void> {
+    const store = await this.ready();
+    await store.renewLeases(this.holder, now + this.options.leaseSeconds * 1000);
+    if ((await store.expireLeases(now)) > 0) await this.resync(now);
+  }
+
+  // ---- the cache of the store ----
+
+  /** Replaces the cached subscriptions and presence with the store's. */
+  private async loadFrom(store: FeedStore, now = Date.now()): Promise<void> {
+    const writes = new Map(this.writes);
+    const subs = await store.subscriptions(undefined, now);
+    const present = await store.present(now);
+    const byNode = new Map<string, StoredSubscription[]>();
+    for (const sub of subs) byNode.set(sub.node, [...(byNode.get(sub.node) ?? []), sub]);
+    for (const node of new Set([...this.subs.keys(), ...byNode.keys()])) {
+      if ((this.writes.get(node) ?? 0) !== (writes.get(node) ?? 0)) continue; // a local write overlapped: keep the newer cache
+      this.fill(node, byNode.get(node) ?? []);
+    }
+    this.present.clear();
+    for (const jid of present) this.present.add(jid);
+  }
+
+  private fill(node: string, stored: StoredSubscription[]): void {
+    if (!this.nodes.has(node)) return;
+    const bucket = new Map<string, Subscription>();
+    for (const sub of stored) bucket.set(sub.jid, fromStored(sub));
+    if (bucket.size === 0) this.subs.delete(node);
+    else this.subs.set(node, bucket);
+  }
+
+  /** Another process changed the store: re-read what it names. */
+  private async changed(change: StoreChange): Promise<void> {
+    const store = await this.ready();
+    switch (change.kind) {
+      case "subscription": {
+        for (let attempt = 0; attempt < 5; attempt++) {
+          const before = this.writes.get(change.node) ?? 0;
+          const stored = await store.subscriptions(change.node);
+          if ((this.writes.get(change.node) ?? 0) !== before) continue;
+          this.fill(change.node, stored);
+          return;
+        }
+        return;
+      }
+      case "presence": {
+        const present = await store.present();
+        this.present.clear();
+        for (const jid of present) this.present.add(jid);
+        return;
+      }
+      case "presence-access":
+        return this.resyncRoster(store);
+      case "resync":
+        return this.resync();
+    }
+  }
+
+  private async resyncRoster(store: FeedStore): Promise<void> {
+    const granted = new Set(await store.presenceAccess());
+    for (const bare of this.roster.list()) if (!granted.has(bare)) this.roster.record("unsubscribed", bare);
+    for (const bare of granted) if (!this.roster.has(bare)) this.roster.record("subscribed", bare);
+  }
+
+  /** Re-reads every subscription, presence and presence-access grant (the bound when a change notice was missed). */
+  async resync(now = Date.now()): Promise<void> {
+    const store = await this.ready();
+    await this.loadFrom(store, now);
+    await this.resyncRoster(store);
+  }
+
+  // ---- directed presence (RFC 6121 §4.6) ----
+
+  async markPresent(fullJid: string): Promise<void> {
+    const store = await this.ready();
+    await store.setPresent(fullJid, { holder: this.holder, leaseUntil: this.leaseUntil() });
+    this.present.add(fullJid);
+  }
+
+  async markAbsent(fullJid: string): Promise<void> {
+    const store = await this.ready();
+    this.present.delete(fullJid);
+    await store.removePresent(fullJid);
   }
 
   // ---- node lifecycle (XEP-0060 §8.1-8.4) ----
@@ -323,6 +491,7 @@ export class FeedService implements OnStart, OnStop, FeedSink {
     for (const sub of this.subscriptionsOf(name)) if (this.subscriptionsForJid(sub.jid).length === 1) this.notifier.forget(sub.jid);
     this.subs.delete(name);
     this.nodes.delete(name);
+    this.catchUpTo.delete(name);
   }
 
   async unsubscribe(node: string, jid: string): Promise<boolean> {
@@ -330,25 +499,27 @@ export class FeedService implements OnStart, OnStop, FeedSink {
     const sub = this.bucket(node).get(jid);
     if (!sub) return false;
     this.bucket(node).delete(jid);
-    if (!sub.temporary) await store.removeSubscription(node, jid);
+    this.wrote(node);
+    await store.removeSubscription(node, jid);
     if (this.bucket(node).size === 0) this.subs.delete(node);
     if (this.subscriptionsForJid(jid).length === 0) this.notifier.forget(jid);
     return true;
   }
 
-  /** XEP-0060 §12.4: the entity went offline; its temporary subscriptions end. Returns how many. */
-  endTemporary(fullJid: string): number {
-    let ended = 0;
+  /** XEP-0060 §12.4: the entity went offline; its temporary subscriptions end (in the store too). Returns how many. */
+  async endTemporary(fullJid: string): Promise<number> {
+    const store = await this.ready();
     for (const subs of this.subs.values()) {
       for (const [jid, sub] of subs) {
         if (sub.temporary && (sub.boundTo === fullJid || sub.jid === fullJid)) {
+          this.wrote(sub.node);
           subs.delete(jid);
           this.notifier.forget(jid);
-          ended++;
         }
       }
     }
-    return ended;
+    // The store's answer counts, also for subscriptions another process took.
+    return (await store.endTemporary(fullJid)).length;
   }
 
   // ---- items ----
@@ -373,10 +544,78 @@ export class FeedService implements OnStart, OnStop, FeedSink {
       item = { node: nodeName, id: request.id ?? `${Date.now()}-${generatedId(seq)}`, payload, publisher: request.publisher, published: Date.now(), seq };
     }
     this.meters.published.inc({ node: nodeName });
-    // XEP-0060 §7.1.2: every publish, overwrite included, is notified (with the payload unless deliver_payloads is off, §7.1.2.2).
-    this.broadcast(nodeName, () => xml("items", { node: nodeName }, node.deliverPayloads ? this.itemElement(item) : xml("item", { id: item.id })), true, item);
-    this.mirror?.publish(nodeName, item);
+    // The acknowledgement does not wait behind the fan-out: who gets it is fixed now, at the commit (a later
+    // subscriber gets the item as its last published one instead), but the notifications are built and queued
+    // on the next turn of the event loop, after the caller's answer (the IQ result, the HTTP response) went out.
+    const recipients = this.recipients(nodeName);
+    this.defer(() => this.fanOut(node, item, recipients));
     return item;
+  }
+
+  /** XEP-0060 §7.1.2: every publish, overwrite included, is notified (with the payload unless deliver_payloads is off, §7.1.2.2). */
+  private fanOut(node: FeedNode, item: FeedItem, recipients = this.recipients(node.name)): void {
+    if (!this.nodes.has(node.name)) return;
+    this.deliver(node.name, recipients, () => xml("items", { node: node.name }, node.deliverPayloads ? this.itemElement(item) : xml("item", { id: item.id })), true, item);
+    this.mirror?.publish(node.name, item);
+    if (node.persistItems) this.markNotified(node.name, item.seq);
+  }
+
+  /**
+   * The last-published bookkeeping: this item's notifications are queued. Written off the publish path. On
+   * PostgreSQL (where a standby takes over) at once, one write in flight at a time, the marks that came
+   * meanwhile in the next: an item fanned out within about one round trip before a kill -9 is notified again
+   * by the successor. On SQLite (one process) coalesced to one write every SQLITE_MARK_EVERY_MS, so its
+   * synchronous commit is not paid per item.
+   */
+  private markNotified(node: string, seq: number): void {
+    this.pendingMarks.set(node, Math.max(seq, this.pendingMarks.get(node) ?? 0));
+    if (this.store?.kind === "postgres") {
+      if (!this.markInFlight) this.flushMarks();
+    } else {
+      this.markTimer ??= setTimeout(() => this.flushMarks(), SQLITE_MARK_EVERY_MS);
+    }
+  }
+
+  private flushMarks(): void {
+    clearTimeout(this.markTimer);
+    this.markTimer = undefined;
+    const store = this.store;
+    if (!store || this.pendingMarks.size === 0) return;
+    const marks = [...this.pendingMarks];
+    this.pendingMarks.clear();
+    this.markInFlight = true;
+    this.marking = this.marking
+      .then(async () => {
+        for (const [node, seq] of marks) await store.markNotified(node, seq);
+      })
+      .catch((err: unknown) => this.log.warn({ err }, "notified mark not stored"))
+      .finally(() => {
+        this.markInFlight = false;
+        if (this.pendingMarks.size > 0 && store.kind === "postgres") this.flushMarks();
+      });
+  }
+
+  /**
+   * Notifies, oldest first, the items committed after the node's notified mark and before this process started:
+   * published and acknowledged by a process that died before their notifications went out.
+   */
+  private async catchUp(): Promise<void> {
+    const store = await this.ready();
+    for (const [name, upTo] of this.catchUpTo) {
+      const node = this.nodes.get(name);
+      const stored = await store.notifiedUpTo(name);
+      if (!node || stored === undefined) continue;
+      let mark: number = stored;
+      let notified = 0;
+      while (mark < upTo) {
+        const items: FeedItem[] = (await store.itemsAfterSeq(name, mark, CATCH_UP_BATCH)).filter((i) => i.seq <= upTo);
+        if (items.length === 0) break;
+        for (const item of items) this.fanOut({ ...node, name }, item);
+        notified += items.length;
+        mark = items.at(-1)!.seq;
+      }
+      if (notified > 0) this.log.info({ node: name, items: notified }, "notified items the previous process had not");
+    }
   }
 
   async retract(nodeName: string, id: string, notify: boolean): Promise<boolean> {
@@ -442,7 +681,7 @@ export class FeedService implements OnStart, OnStop, FeedSink {
     const node = this.nodes.get(sub.node);
     const event = xml("items", { node: sub.node }, node?.deliverPayloads === false ? xml("item", { id: item.id }) : this.itemElement(item));
     const body = sub.options.includeBody ? itemBody(sub.node, item.id) : undefined;
-    setImmediate(() => this.notifier.notify(sub.jid, sub.node, this.notification(sub.jid, event, { body, delay: item.published }), true));
+    this.defer(() => this.notifier.notify(sub.jid, sub.node, this.notification(sub.jid, event, { body, delay: item.published }), true));
   }
 
   /** XEP-0060 §8.6, §8.8.4: tells an entity the state of its subscription. */
@@ -491,11 +730,36 @@ export class FeedService implements OnStart, OnStop, FeedSink {
     return false;
   }
 
+  /** Every event goes out deferred and in order (a publish's notifications before a later retract's). */
   private broadcast(nodeName: string, event: () => Element, coalescible: boolean, item?: FeedItem): void {
+    const recipients = this.recipients(nodeName);
+    this.defer(() => this.deliver(nodeName, recipients, event, coalescible, item));
+  }
+
+  /** Runs `work` on the next turn of the event loop, after what is being answered now, in the order deferred. */
+  private defer(work: () => void): void {
+    this.deferred.push(work);
+    if (this.deferred.length > 1) return;
+    setImmediate(() => {
+      for (const next of this.deferred.splice(0)) {
+        try {
+          next();
+        } catch (err) {
+          this.log.error({ err }, "notification fan-out failed");
+        }
+      }
+    });
+  }
+
+  /** The subscriptions that get the node's notifications now. */
+  private recipients(nodeName: string): Subscription[] {
     const node = this.nodes.get(nodeName);
     const now = Date.now();
-    for (const sub of this.subscriptionsOf(nodeName)) {
-      if (!this.receives(sub, node, now)) continue;
+    return this.subscriptionsOf(nodeName).filter((sub) => this.receives(sub, node, now));
+  }
+
+  private deliver(nodeName: string, recipients: Subscription[], event: () => Element, coalescible: boolean, item?: FeedItem): void {
+    for (const sub of recipients) {
       const body = sub.options.includeBody && item ? itemBody(nodeName, item.id) : undefined;
       this.notifier.notify(sub.jid, nodeName, this.notification(sub.jid, event(), { body }), coalescible);
     }
@@ -524,6 +788,17 @@ function normalised(node: NodeOptions): NodeOptions {
 /** pubsub#include_body: the human-readable line that goes with a notification. */
 function itemBody(node: string, id: string): string {
   return `New item ${id} in node ${node}`;
+}
+
+function fromStored(sub: StoredSubscription): Subscription {
+  return {
+    node: sub.node,
+    jid: sub.jid,
+    state: sub.state,
+    temporary: sub.temporary !== undefined,
+    ...(sub.temporary ? { boundTo: sub.temporary.boundTo } : {}),
+    options: parseStoredOptions(sub.options),
+  };
 }
 
 function parseStoredOptions(json: string | undefined): SubscriptionOptions {

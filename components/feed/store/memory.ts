@@ -9,6 +9,7 @@ import {
   type PageRequest,
   type PublishResult,
   type Retention,
+  type Lease,
   type StoredNode,
   type StoredSubscription,
   UnknownItemError,
@@ -52,6 +53,9 @@ export class MemoryStore implements FeedStore {
   private readonly nodes = new Map<string, NodeItems>();
   private readonly subs = new Map<string, Map<string, StoredSubscription>>();
   private readonly nodeConfigs = new Map<string, StoredNode>();
+  private readonly presentJids = new Map<string, Lease>();
+  private readonly access = new Set<string>();
+  private readonly notified = new Map<string, number>();
   private seq = 0;
 
   async init(): Promise<void> {}
@@ -135,7 +139,107 @@ export class MemoryStore implements FeedStore {
   async saveSubscription(sub: StoredSubscription): Promise<void> {
     const map = this.subs.get(sub.node) ?? new Map<string, StoredSubscription>();
     this.subs.set(sub.node, map);
-    map.set(sub.jid, { node: sub.node, jid: sub.jid, state: sub.state, ...(sub.options === undefined ? {} : { options: sub.options }) });
+    map.set(sub.jid, {
+      node: sub.node,
+      jid: sub.jid,
+      state: sub.state,
+      ...(sub.options === undefined ? {} : { options: sub.options }),
+      ...(sub.temporary === undefined ? {} : { temporary: { ...sub.temporary } }),
+    });
+  }
+
+  async itemsAfterSeq(node: string, seq: number, max: number): Promise<FeedItem[]> {
+    const items = this.items(node);
+    const start = items.lowerBound(seq + 1);
+    return items.list.slice(start, start + Math.max(0, max));
+  }
+
+  async endTemporary(fullJid: string): Promise<StoredSubscription[]> {
+    const ended: StoredSubscription[] = [];
+    for (const map of this.subs.values()) {
+      for (const [jid, sub] of map) {
+        if (sub.temporary && (sub.temporary.boundTo === fullJid || jid === fullJid)) {
+          map.delete(jid);
+          ended.push(sub);
+        }
+      }
+    }
+    return ended;
+  }
+
+  async renewLeases(holder: string, leaseUntil: number): Promise<number> {
+    let renewed = 0;
+    for (const lease of this.leases()) {
+      if (lease.holder !== holder) continue;
+      lease.leaseUntil = leaseUntil;
+      renewed++;
+    }
+    return renewed;
+  }
+
+  async adoptLeases(holder: string, leaseUntil: number, now: number): Promise<number> {
+    let adopted = 0;
+    for (const lease of this.leases()) {
+      if (lease.leaseUntil <= now) continue;
+      lease.holder = holder;
+      lease.leaseUntil = leaseUntil;
+      adopted++;
+    }
+    return adopted;
+  }
+
+  async expireLeases(now: number): Promise<number> {
+    let removed = 0;
+    for (const map of this.subs.values()) {
+      for (const [jid, sub] of map) {
+        if (sub.temporary && sub.temporary.leaseUntil <= now) {
+          map.delete(jid);
+          removed++;
+        }
+      }
+    }
+    for (const [jid, lease] of this.presentJids) {
+      if (lease.leaseUntil <= now) {
+        this.presentJids.delete(jid);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  async setPresent(fullJid: string, lease: Lease): Promise<void> {
+    this.presentJids.set(fullJid, { ...lease });
+  }
+
+  async removePresent(fullJid: string): Promise<boolean> {
+    return this.presentJids.delete(fullJid);
+  }
+
+  async present(now = Date.now()): Promise<string[]> {
+    return [...this.presentJids].filter(([, lease]) => lease.leaseUntil > now).map(([jid]) => jid).sort();
+  }
+
+  async setPresenceAccess(bareJid: string, granted: boolean): Promise<void> {
+    if (granted) this.access.add(bareJid);
+    else this.access.delete(bareJid);
+  }
+
+  async presenceAccess(): Promise<string[]> {
+    return [...this.access].sort();
+  }
+
+  async markNotified(node: string, seq: number): Promise<void> {
+    this.notified.set(node, Math.max(seq, this.notified.get(node) ?? 0));
+  }
+
+  async notifiedUpTo(node: string): Promise<number | undefined> {
+    return this.notified.get(node);
+  }
+
+  /** Every lease held in this store (mutable: renewing changes them in place). */
+  private *leases(): Generator<Lease> {
+    for (const map of this.subs.values()) for (const sub of map.values()) if (sub.temporary) yield sub.temporary;
+    yield* this.presentJids.values();
   }
 
   async saveNode(name: string, config: string): Promise<void> {
@@ -145,6 +249,7 @@ export class MemoryStore implements FeedStore {
   async deleteNode(name: string, tombstone: boolean): Promise<void> {
     this.nodes.delete(name);
     this.subs.delete(name);
+    this.notified.delete(name);
     if (tombstone) this.nodeConfigs.set(name, { name, deleted: true });
     else this.nodeConfigs.delete(name);
   }
@@ -157,9 +262,12 @@ export class MemoryStore implements FeedStore {
     return this.subs.get(node)?.delete(jid) ?? false;
   }
 
-  async subscriptions(node?: string): Promise<StoredSubscription[]> {
+  async subscriptions(node?: string, now = Date.now()): Promise<StoredSubscription[]> {
     const out: StoredSubscription[] = [];
-    for (const [n, subs] of this.subs) if (node === undefined || n === node) for (const sub of subs.values()) out.push({ ...sub });
+    for (const [n, subs] of this.subs) {
+      if (node !== undefined && n !== node) continue;
+      for (const sub of subs.values()) if (!sub.temporary || sub.temporary.leaseUntil > now) out.push({ ...sub, ...(sub.temporary ? { temporary: { ...sub.temporary } } : {}) });
+    }
     return out.sort((a, b) => a.node.localeCompare(b.node) || a.jid.localeCompare(b.jid));
   }
 

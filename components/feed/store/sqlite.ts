@@ -11,10 +11,12 @@ import {
   type Page,
   type PageRequest,
   type PublishResult,
+  type Lease,
   type Retention,
   type StoredNode,
   type StoredSubscription,
   type SubscriptionRow,
+  temporaryColumns,
   toSubscription,
   UnknownItemError,
 } from "./store.js";
@@ -28,13 +30,24 @@ CREATE TABLE IF NOT EXISTS feed_counters (name TEXT PRIMARY KEY, value INTEGER N
 INSERT OR IGNORE INTO feed_counters (name, value) VALUES ('seq', 0);
 CREATE TABLE IF NOT EXISTS feed_subscriptions (node TEXT NOT NULL, jid TEXT NOT NULL, PRIMARY KEY (node, jid));
 CREATE TABLE IF NOT EXISTS feed_nodes (name TEXT PRIMARY KEY, config TEXT, deleted INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS feed_presence (jid TEXT PRIMARY KEY, holder TEXT NOT NULL, lease_until INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS feed_presence_access (jid TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS feed_notified (node TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 `;
 
 /** Columns added after the first release; a file from before gets them on open. */
 const SUBSCRIPTION_COLUMNS: Record<string, string> = {
   state: "ALTER TABLE feed_subscriptions ADD COLUMN state TEXT NOT NULL DEFAULT 'subscribed'",
   options: "ALTER TABLE feed_subscriptions ADD COLUMN options TEXT",
+  temporary: "ALTER TABLE feed_subscriptions ADD COLUMN temporary INTEGER NOT NULL DEFAULT 0",
+  bound_to: "ALTER TABLE feed_subscriptions ADD COLUMN bound_to TEXT",
+  holder: "ALTER TABLE feed_subscriptions ADD COLUMN holder TEXT",
+  lease_until: "ALTER TABLE feed_subscriptions ADD COLUMN lease_until INTEGER",
 };
+
+const SUB_COLUMNS = "node, jid, state, options, temporary, bound_to, holder, lease_until";
+/** Persistent ones, and temporary ones whose lease still runs. */
+const LIVE = "(temporary = 0 OR lease_until > @now)";
 
 interface Row {
   node: string;
@@ -100,11 +113,29 @@ export class SqliteStore implements FeedStore {
       ),
       addSub: db.prepare("INSERT OR IGNORE INTO feed_subscriptions (node, jid) VALUES (?, ?)"),
       removeSub: db.prepare("DELETE FROM feed_subscriptions WHERE node = ? AND jid = ?"),
-      subs: db.prepare("SELECT node, jid, state, options FROM feed_subscriptions ORDER BY node, jid"),
-      subsOf: db.prepare("SELECT node, jid, state, options FROM feed_subscriptions WHERE node = ? ORDER BY jid"),
+      subs: db.prepare(`SELECT ${SUB_COLUMNS} FROM feed_subscriptions WHERE ${LIVE} ORDER BY node, jid`),
+      subsOf: db.prepare(`SELECT ${SUB_COLUMNS} FROM feed_subscriptions WHERE node = @node AND ${LIVE} ORDER BY jid`),
       saveSub: db.prepare(
-        "INSERT INTO feed_subscriptions (node, jid, state, options) VALUES (?, ?, ?, ?) ON CONFLICT (node, jid) DO UPDATE SET state = excluded.state, options = excluded.options",
+        `INSERT INTO feed_subscriptions (${SUB_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (node, jid) DO UPDATE SET state = excluded.state, options = excluded.options,
+         temporary = excluded.temporary, bound_to = excluded.bound_to, holder = excluded.holder, lease_until = excluded.lease_until`,
       ),
+      afterSeq: db.prepare("SELECT * FROM feed_items WHERE node = ? AND seq > ? ORDER BY seq ASC LIMIT ?"),
+      endTemporary: db.prepare(`DELETE FROM feed_subscriptions WHERE temporary = 1 AND (bound_to = @jid OR jid = @jid) RETURNING ${SUB_COLUMNS}`),
+      renewSubs: db.prepare("UPDATE feed_subscriptions SET lease_until = ? WHERE temporary = 1 AND holder = ?"),
+      renewPresence: db.prepare("UPDATE feed_presence SET lease_until = ? WHERE holder = ?"),
+      adoptSubs: db.prepare("UPDATE feed_subscriptions SET holder = ?, lease_until = ? WHERE temporary = 1 AND lease_until > ?"),
+      adoptPresence: db.prepare("UPDATE feed_presence SET holder = ?, lease_until = ? WHERE lease_until > ?"),
+      expireSubs: db.prepare("DELETE FROM feed_subscriptions WHERE temporary = 1 AND lease_until <= ?"),
+      expirePresence: db.prepare("DELETE FROM feed_presence WHERE lease_until <= ?"),
+      setPresent: db.prepare("INSERT INTO feed_presence (jid, holder, lease_until) VALUES (?, ?, ?) ON CONFLICT (jid) DO UPDATE SET holder = excluded.holder, lease_until = excluded.lease_until"),
+      removePresent: db.prepare("DELETE FROM feed_presence WHERE jid = ?"),
+      present: db.prepare("SELECT jid FROM feed_presence WHERE lease_until > ? ORDER BY jid"),
+      grantAccess: db.prepare("INSERT OR IGNORE INTO feed_presence_access (jid) VALUES (?)"),
+      revokeAccess: db.prepare("DELETE FROM feed_presence_access WHERE jid = ?"),
+      access: db.prepare("SELECT jid FROM feed_presence_access ORDER BY jid"),
+      markNotified: db.prepare("INSERT INTO feed_notified (node, seq) VALUES (?, ?) ON CONFLICT (node) DO UPDATE SET seq = max(seq, excluded.seq)"),
+      notified: db.prepare("SELECT seq FROM feed_notified WHERE node = ?"),
+      forgetNotified: db.prepare("DELETE FROM feed_notified WHERE node = ?"),
       saveNode: db.prepare("INSERT INTO feed_nodes (name, config, deleted) VALUES (?, ?, 0) ON CONFLICT (name) DO UPDATE SET config = excluded.config, deleted = 0"),
       tombstone: db.prepare("INSERT INTO feed_nodes (name, config, deleted) VALUES (?, NULL, 1) ON CONFLICT (name) DO UPDATE SET config = NULL, deleted = 1"),
       forgetNode: db.prepare("DELETE FROM feed_nodes WHERE name = ?"),
@@ -192,12 +223,64 @@ export class SqliteStore implements FeedStore {
     return this.statements.removeSub.run(node, jid).changes > 0;
   }
 
-  async subscriptions(node?: string): Promise<StoredSubscription[]> {
-    return ((node === undefined ? this.statements.subs.all() : this.statements.subsOf.all(node)) as SubscriptionRow[]).map(toSubscription);
+  async subscriptions(node?: string, now = Date.now()): Promise<StoredSubscription[]> {
+    return ((node === undefined ? this.statements.subs.all({ now }) : this.statements.subsOf.all({ node, now })) as SubscriptionRow[]).map(toSubscription);
   }
 
   async saveSubscription(sub: StoredSubscription): Promise<void> {
-    this.statements.saveSub.run(sub.node, sub.jid, sub.state, sub.options ?? null);
+    const [temporary, boundTo, holder, leaseUntil] = temporaryColumns(sub);
+    this.statements.saveSub.run(sub.node, sub.jid, sub.state, sub.options ?? null, temporary ? 1 : 0, boundTo, holder, leaseUntil);
+  }
+
+  async itemsAfterSeq(node: string, seq: number, max: number): Promise<FeedItem[]> {
+    return this.statements.afterSeq.all(node, seq, Math.max(0, max)) as Row[];
+  }
+
+  async endTemporary(fullJid: string): Promise<StoredSubscription[]> {
+    return (this.statements.endTemporary.all({ jid: fullJid }) as SubscriptionRow[]).map(toSubscription);
+  }
+
+  async renewLeases(holder: string, leaseUntil: number): Promise<number> {
+    const s = this.statements;
+    return this.db.transaction(() => s.renewSubs.run(leaseUntil, holder).changes + s.renewPresence.run(leaseUntil, holder).changes).immediate();
+  }
+
+  async adoptLeases(holder: string, leaseUntil: number, now: number): Promise<number> {
+    const s = this.statements;
+    return this.db.transaction(() => s.adoptSubs.run(holder, leaseUntil, now).changes + s.adoptPresence.run(holder, leaseUntil, now).changes).immediate();
+  }
+
+  async expireLeases(now: number): Promise<number> {
+    const s = this.statements;
+    return this.db.transaction(() => s.expireSubs.run(now).changes + s.expirePresence.run(now).changes).immediate();
+  }
+
+  async setPresent(fullJid: string, lease: Lease): Promise<void> {
+    this.statements.setPresent.run(fullJid, lease.holder, lease.leaseUntil);
+  }
+
+  async removePresent(fullJid: string): Promise<boolean> {
+    return this.statements.removePresent.run(fullJid).changes > 0;
+  }
+
+  async present(now = Date.now()): Promise<string[]> {
+    return (this.statements.present.all(now) as { jid: string }[]).map((r) => r.jid);
+  }
+
+  async setPresenceAccess(bareJid: string, granted: boolean): Promise<void> {
+    (granted ? this.statements.grantAccess : this.statements.revokeAccess).run(bareJid);
+  }
+
+  async presenceAccess(): Promise<string[]> {
+    return (this.statements.access.all() as { jid: string }[]).map((r) => r.jid);
+  }
+
+  async markNotified(node: string, seq: number): Promise<void> {
+    this.statements.markNotified.run(node, seq);
+  }
+
+  async notifiedUpTo(node: string): Promise<number | undefined> {
+    return (this.statements.notified.get(node) as { seq: number } | undefined)?.seq;
   }
 
   async saveNode(name: string, config: string): Promise<void> {
@@ -210,6 +293,7 @@ export class SqliteStore implements FeedStore {
       .transaction(() => {
         s.purge.run(name);
         s.dropSubs.run(name);
+        s.forgetNotified.run(name);
         if (tombstone) s.tombstone.run(name);
         else s.forgetNode.run(name);
       })

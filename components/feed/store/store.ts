@@ -72,6 +72,20 @@ export interface StoredSubscription {
   state: SubscriptionState;
   /** The subscription options (XEP-0060 §6.3) as JSON; absent = the defaults. */
   options?: string;
+  /** XEP-0060 §12.4: a temporary (presence-bound) subscription; absent = persistent. */
+  temporary?: Lease & { boundTo: string };
+}
+
+/**
+ * Presence-bound state (temporary subscriptions, who sent us available presence) is held under a lease:
+ * the live feed process renews it; when nobody does (the process died and no standby took over),
+ * it ends by itself once leaseUntil has passed.
+ */
+export interface Lease {
+  /** The feed process that renews it (a random id per start). */
+  holder: string;
+  /** Epoch ms after which it is gone unless renewed. */
+  leaseUntil: number;
 }
 
 /** A subscription as the SQL stores keep it (SQLite and PostgreSQL share the columns). */
@@ -80,9 +94,29 @@ export interface SubscriptionRow {
   jid: string;
   state: SubscriptionState;
   options: string | null;
+  temporary: boolean | number;
+  bound_to: string | null;
+  holder: string | null;
+  lease_until: number | string | null;
 }
 
-export const toSubscription = (r: SubscriptionRow): StoredSubscription => ({ node: r.node, jid: r.jid, state: r.state, ...(r.options === null ? {} : { options: r.options }) });
+export const toSubscription = (r: SubscriptionRow): StoredSubscription => ({
+  node: r.node,
+  jid: r.jid,
+  state: r.state,
+  ...(r.options === null ? {} : { options: r.options }),
+  ...(r.temporary ? { temporary: { boundTo: r.bound_to ?? r.jid, holder: r.holder ?? "", leaseUntil: Number(r.lease_until ?? 0) } } : {}),
+});
+
+/** The SQL columns of a subscription's temporary part, in the order the SQL stores bind them. */
+export const temporaryColumns = (sub: StoredSubscription): [boolean, string | null, string | null, number | null] =>
+  sub.temporary ? [true, sub.temporary.boundTo, sub.temporary.holder, sub.temporary.leaseUntil] : [false, null, null, null];
+
+/**
+ * What another process changed (PostgreSQL LISTEN/NOTIFY): the service re-reads that part of its cache.
+ * "resync" = changes may have been missed (the listening connection was lost): re-read everything.
+ */
+export type StoreChange = { kind: "subscription"; node: string } | { kind: "presence-access" } | { kind: "presence" } | { kind: "resync" };
 
 /** A node's configuration as changed over XMPP (XEP-0060 §8.1-8.4), or the mark that it was deleted. */
 export interface StoredNode {
@@ -137,12 +171,43 @@ export interface FeedStore {
   purge(node: string): Promise<number>;
   /** Applies retention now (the periodic sweep); returns how many items were removed. */
   trim(node: string, retention: Retention, now?: number): Promise<number>;
+  /** The items after this seq, oldest first (the notifier's catch-up after a takeover). */
+  itemsAfterSeq(node: string, seq: number, max: number): Promise<FeedItem[]>;
   /** Persistent subscriptions. add (state subscribed, no options) → false when it already existed; remove → false when absent. */
   addSubscription(node: string, jid: string): Promise<boolean>;
   removeSubscription(node: string, jid: string): Promise<boolean>;
-  subscriptions(node?: string): Promise<StoredSubscription[]>;
-  /** Creates or replaces a subscription with its state and options. */
+  /** Every subscription (of one node), persistent and temporary; temporary ones whose lease ran out (at `now`) are left out. */
+  subscriptions(node?: string, now?: number): Promise<StoredSubscription[]>;
+  /** Creates or replaces a subscription with its state, options and (for a temporary one) its binding and lease. */
   saveSubscription(sub: StoredSubscription): Promise<void>;
+  /** XEP-0060 §12.4: ends the temporary subscriptions bound to this full JID (or of it); returns them. */
+  endTemporary(fullJid: string): Promise<StoredSubscription[]>;
+  /** The live holder extends its leases (temporary subscriptions and presence) to leaseUntil; returns how many. */
+  renewLeases(holder: string, leaseUntil: number): Promise<number>;
+  /** A process that takes over the domain takes every lease still running at `now` as its own. */
+  adoptLeases(holder: string, leaseUntil: number, now: number): Promise<number>;
+  /** Removes temporary subscriptions and presence whose lease ran out by `now`; returns how many. */
+  expireLeases(now: number): Promise<number>;
+  /** RFC 6121 §4.6: this full JID sent the feed directed available presence (held under a lease). */
+  setPresent(fullJid: string, lease: Lease): Promise<void>;
+  /** Its unavailable presence came; false when it was not present. */
+  removePresent(fullJid: string): Promise<boolean>;
+  /** Full JIDs present (lease still running at `now`). */
+  present(now?: number): Promise<string[]>;
+  /** The presence-access set: bare JIDs with a presence subscription to the feed (the service-presence access model). */
+  setPresenceAccess(bareJid: string, granted: boolean): Promise<void>;
+  presenceAccess(): Promise<string[]>;
+  /**
+   * The last-published bookkeeping: the seq of the newest item of the node whose notifications were handed
+   * to the link. Only grows. A process taking over notifies what was committed after it.
+   */
+  markNotified(node: string, seq: number): Promise<void>;
+  notifiedUpTo(node: string): Promise<number | undefined>;
+  /**
+   * Calls `onChange` for every subscription or presence-access change another process commits
+   * (PostgreSQL: LISTEN/NOTIFY). Absent on stores one process owns (memory; SQLite is read again by the resync).
+   */
+  watch?(onChange: (change: StoreChange) => void): Promise<void>;
   /** Creates or replaces a node's configuration (and clears a deletion mark). */
   saveNode(name: string, config: string): Promise<void>;
   /** Removes the node's items, subscriptions and configuration; `tombstone` keeps a deletion mark. */

@@ -221,6 +221,76 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       assert.deepEqual(await store.storedNodes(), [{ name: "file", config: '{"maxItems":7}', deleted: false }]);
     });
 
+    withStore("temporary subscriptions: bound to a full JID, listed while their lease runs, ended by unavailable", async (store) => {
+      const now = 1_000_000;
+      await store.addSubscription("n", "alice@localhost");
+      await store.saveSubscription({ node: "n", jid: "bob@localhost/web", state: "subscribed", temporary: { boundTo: "bob@localhost/web", holder: "p1", leaseUntil: now + 30_000 } });
+      await store.saveSubscription({ node: "m", jid: "bob@localhost", state: "subscribed", options: '{"deliver":false}', temporary: { boundTo: "bob@localhost/web", holder: "p1", leaseUntil: now + 30_000 } });
+      await store.saveSubscription({ node: "n", jid: "carol@localhost", state: "subscribed", temporary: { boundTo: "carol@localhost/x", holder: "p1", leaseUntil: now + 30_000 } });
+      assert.deepEqual(await store.subscriptions("m", now), [
+        { node: "m", jid: "bob@localhost", state: "subscribed", options: '{"deliver":false}', temporary: { boundTo: "bob@localhost/web", holder: "p1", leaseUntil: now + 30_000 } },
+      ]);
+      assert.equal((await store.subscriptions(undefined, now)).length, 4);
+      const ended = await store.endTemporary("bob@localhost/web");
+      assert.deepEqual(ended.map((s) => `${s.node} ${s.jid}`).sort(), ["m bob@localhost", "n bob@localhost/web"]);
+      assert.deepEqual((await store.subscriptions(undefined, now)).map((s) => s.jid), ["alice@localhost", "carol@localhost"]);
+      assert.deepEqual(await store.endTemporary("alice@localhost"), [], "a persistent subscription is not presence-bound");
+      // Saving it as persistent drops the lease.
+      await store.saveSubscription({ node: "n", jid: "carol@localhost", state: "subscribed" });
+      assert.deepEqual(await store.subscriptions("n", now + 60_000), [
+        { node: "n", jid: "alice@localhost", state: "subscribed" },
+        { node: "n", jid: "carol@localhost", state: "subscribed" },
+      ]);
+    });
+
+    withStore("leases: the holder renews them, a dead holder's end by themselves, a successor adopts the running ones", async (store) => {
+      const t0 = 1_000_000;
+      const temp = (jid: string, holder: string, leaseUntil: number) => ({ node: "n", jid, state: "subscribed" as const, temporary: { boundTo: `${jid}/r`, holder, leaseUntil } });
+      await store.saveSubscription(temp("live@localhost", "alive", t0 + 10_000));
+      await store.saveSubscription(temp("dead@localhost", "dead", t0 + 10_000));
+      await store.setPresent("live@localhost/r", { holder: "alive", leaseUntil: t0 + 10_000 });
+      await store.setPresent("dead@localhost/r", { holder: "dead", leaseUntil: t0 + 10_000 });
+      assert.equal(await store.renewLeases("alive", t0 + 20_000), 2);
+      const at15 = t0 + 15_000;
+      assert.deepEqual((await store.subscriptions("n", at15)).map((s) => s.jid), ["live@localhost"]);
+      assert.deepEqual(await store.present(at15), ["live@localhost/r"]);
+      assert.equal(await store.expireLeases(at15), 2, "the dead holder's subscription and presence");
+      assert.equal((await store.subscriptions("n", 0)).length, 1, "expired ones are gone from the store, not only hidden");
+      // "alive" dies too; a standby takes over before its lease runs out and renews from then on.
+      assert.equal(await store.adoptLeases("successor", t0 + 40_000, at15), 2);
+      assert.equal(await store.renewLeases("alive", t0 + 99_000), 0, "the old holder no longer holds them");
+      assert.deepEqual((await store.subscriptions("n", t0 + 30_000)).map((s) => s.temporary?.holder), ["successor"]);
+      assert.equal(await store.removePresent("live@localhost/r"), true);
+      assert.equal(await store.removePresent("live@localhost/r"), false);
+      assert.deepEqual(await store.present(at15), []);
+      assert.equal(await store.adoptLeases("late", t0 + 99_000, t0 + 50_000), 0, "nothing to adopt once the lease ran out");
+    });
+
+    withStore("the presence-access set: granted and revoked bare JIDs", async (store) => {
+      assert.deepEqual(await store.presenceAccess(), []);
+      await store.setPresenceAccess("bob@localhost", true);
+      await store.setPresenceAccess("alice@localhost", true);
+      await store.setPresenceAccess("alice@localhost", true);
+      assert.deepEqual(await store.presenceAccess(), ["alice@localhost", "bob@localhost"]);
+      await store.setPresenceAccess("bob@localhost", false);
+      await store.setPresenceAccess("nobody@localhost", false);
+      assert.deepEqual(await store.presenceAccess(), ["alice@localhost"]);
+    });
+
+    withStore("last-published bookkeeping: the notified mark only grows, per node; items after a seq for the catch-up", async (store) => {
+      assert.equal(await store.notifiedUpTo("n"), undefined);
+      const items = await Promise.all([0, 1, 2, 3].map(async (i) => (await store.publish("n", { payload: payload(i), publisher: pub })).item));
+      items.sort((a, b) => a.seq - b.seq);
+      await store.markNotified("n", items[1]!.seq);
+      await store.markNotified("n", items[0]!.seq);
+      assert.equal(await store.notifiedUpTo("n"), items[1]!.seq, "an older mark does not move it back");
+      assert.equal(await store.notifiedUpTo("m"), undefined);
+      assert.deepEqual((await store.itemsAfterSeq("n", items[1]!.seq, 10)).map((i) => i.id), [items[2]!.id, items[3]!.id]);
+      assert.deepEqual((await store.itemsAfterSeq("n", items[1]!.seq, 1)).map((i) => i.id), [items[2]!.id]);
+      await store.deleteNode("n", false);
+      assert.equal(await store.notifiedUpTo("n"), undefined, "deleting the node forgets its mark");
+    });
+
     if (factory.reopen) {
       const reopen = factory.reopen;
       test("everything committed survives closing and reopening, and ids keep increasing", async () => {
@@ -231,13 +301,23 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         await store.saveNode("n", '{"title":"N"}');
         await store.saveNode("gone", '{"title":"G"}');
         await store.deleteNode("gone", true);
+        const lease = { holder: "p1", leaseUntil: Date.now() + 600_000 };
+        await store.saveSubscription({ node: "n", jid: "carol@localhost/web", state: "subscribed", temporary: { boundTo: "carol@localhost/web", ...lease } });
+        await store.setPresent("carol@localhost/web", lease);
+        await store.setPresenceAccess("carol@localhost", true);
+        const last = (await store.latest("n"))!.seq;
+        await store.markNotified("n", last);
         store = await reopen(store);
         try {
           assert.deepEqual((await store.page("n", { max: 10 })).items.map((i) => i.id), ids);
           assert.deepEqual(await store.subscriptions(), [
             { node: "n", jid: "alice@localhost", state: "subscribed" },
             { node: "n", jid: "bob@localhost", state: "pending", options: '{"deliver":false}' },
+            { node: "n", jid: "carol@localhost/web", state: "subscribed", temporary: { boundTo: "carol@localhost/web", ...lease } },
           ]);
+          assert.deepEqual(await store.present(), ["carol@localhost/web"]);
+          assert.deepEqual(await store.presenceAccess(), ["carol@localhost"]);
+          assert.equal(await store.notifiedUpTo("n"), last);
           assert.deepEqual(await store.storedNodes(), [
             { name: "gone", deleted: true },
             { name: "n", config: '{"title":"N"}', deleted: false },

@@ -35,3 +35,37 @@ test("sqlite: a file from before subscription states and node configs gets the n
     await store.close();
   }
 });
+
+// The schema of the release before subscription state moved into the store (issue 17): no temporary
+// subscriptions, presence, presence-access or notified tables and columns.
+const PREVIOUS_SQLITE_SCHEMA = `
+CREATE TABLE feed_items (node TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL, publisher TEXT NOT NULL, published INTEGER NOT NULL, payload TEXT NOT NULL, PRIMARY KEY (node, id));
+CREATE UNIQUE INDEX feed_items_order ON feed_items (node, seq);
+CREATE TABLE feed_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT INTO feed_counters (name, value) VALUES ('seq', 1);
+CREATE TABLE feed_subscriptions (node TEXT NOT NULL, jid TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'subscribed', options TEXT, PRIMARY KEY (node, jid));
+CREATE TABLE feed_nodes (name TEXT PRIMARY KEY, config TEXT, deleted INTEGER NOT NULL DEFAULT 0);
+INSERT INTO feed_items VALUES ('n', 'a', 1, 'pub@localhost', 1000, '<x xmlns="urn:example"/>');
+INSERT INTO feed_subscriptions VALUES ('n', 'alice@localhost', 'pending', '{"deliver":false}');
+`;
+
+test("sqlite: a file of the previous schema opens, keeps its items and subscriptions, and takes the new state", async () => {
+  const path = join(dir, "previous.sqlite");
+  const old = new Database(path);
+  old.exec(PREVIOUS_SQLITE_SCHEMA);
+  old.close();
+  const store = await openStore(`sqlite:${path}`);
+  try {
+    assert.deepEqual(await store.subscriptions(), [{ node: "n", jid: "alice@localhost", state: "pending", options: '{"deliver":false}' }]);
+    assert.deepEqual((await store.page("n", { max: 10 })).items.map((i) => i.id), ["a"]);
+    await store.saveSubscription({ node: "n", jid: "bob@localhost/w", state: "subscribed", temporary: { boundTo: "bob@localhost/w", holder: "h", leaseUntil: Date.now() + 60_000 } });
+    await store.setPresent("bob@localhost/w", { holder: "h", leaseUntil: Date.now() + 60_000 });
+    await store.setPresenceAccess("bob@localhost", true);
+    await store.markNotified("n", 1);
+    assert.equal((await store.subscriptions("n")).length, 2);
+    assert.equal(await store.notifiedUpTo("n"), 1);
+    assert.ok((await store.publish("n", { payload: "<x xmlns='urn:example'/>", publisher: "p" })).item.seq > 1);
+  } finally {
+    await store.close();
+  }
+});
