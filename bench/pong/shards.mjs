@@ -173,8 +173,8 @@ async function measureWith(shardCount, shards, url, prosody, procs, players) {
   };
 }
 
-const { PrivatePostgres } = await import(join(ROOT, "dist/test/integration/feed/postgres.js"));
-const pgServer = await PrivatePostgres.start();
+const { ManagedPostgres } = await import(join(ROOT, "dist/src/testing/index.js"));
+const pgServer = await ManagedPostgres.start();
 try {
   for (const k of shardList.split(",").map(Number)) console.log(JSON.stringify(await run(k, pgServer)));
 } finally {

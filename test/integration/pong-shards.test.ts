@@ -2,9 +2,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { xml } from "@xmpp/client";
 import type { Element } from "annex";
-import { ManagedEjabberdCluster, type ManagedServer, startServer } from "annex/testing";
+import { ManagedEjabberdCluster, ManagedPostgres, type ManagedServer, startServer } from "annex/testing";
 import pg from "pg";
-import { PrivatePostgres } from "./feed/postgres.js";
 import { AnnexProcess, byId, TestClient } from "./support.js";
 
 // A sharded pong service (components/pong/README.md §Shards) on one real PostgreSQL: the front door on
@@ -39,7 +38,7 @@ function shardSuite(title: string, shardCount: number, startXmpp: (components: {
 describe(title, () => {
   const SHARDS = ALL_SHARDS.slice(0, shardCount);
   let server: Topology;
-  let postgres: PrivatePostgres;
+  let postgres: ManagedPostgres;
   let url: string;
   const procs = new Map<string, AnnexProcess>();
   const c: Record<string, TestClient> = {};
@@ -73,7 +72,7 @@ describe(title, () => {
   };
 
   before(async () => {
-    postgres = await PrivatePostgres.start();
+    postgres = await ManagedPostgres.start();
     url = await postgres.createDatabase();
     server = await startXmpp([PONG, ...SHARDS].map((domain) => ({ domain, secret: secrets[domain]! })), USERS.map((u) => ({ username: u, password: `${u}-pw` })));
     await Promise.all(SHARDS.map((d) => startProcess(d)));
