@@ -28,9 +28,25 @@ export interface ArenaDeps {
   clock?: Clock;
   /** The per-sender input budget; default a bucket set of its own at options.inputRateHz / inputBurst. */
   inputLimit?: TokenBuckets;
+  /** Told `<start at>` (this process is one shard of several; PROTOCOL.md §Shards). */
+  address?: string;
+  /** A seat changed hands (rejoin from a new address or account); shards write it to the shared directory. */
+  onReseat?: (room: Room, seat: Seat) => void;
 }
 
+/** A room another process matched, to be run here (a shard): its id, seed and seats. */
+export interface RoomSpec {
+  id: string;
+  seed: number;
+  seats: [SeatSpec, SeatSpec];
+}
+
+export type SeatSpec = { bot: true } | { bot?: false; jid: string; bare: string; protocol: Protocol; via?: string; token: string; /** XEP-0172 nick, if known. */ nick?: string };
+
 const realClock: Clock = { now: () => performance.now() };
+
+/** A seat's secret (PROTOCOL.md `<start token>`). */
+export const newToken = () => randomBytes(16).toString("hex");
 
 /**
  * All games of one pong component: wires the matchmaker (queue, bot fallback, rejoin) to the room directory
@@ -68,14 +84,15 @@ export class Arena {
       send: (to, payload, via) => this.sendTo(to, payload, via),
       sendMany: (to, payload) => this.sendToMany(to, payload),
       nameOf: (seat) => this.seatName(seat),
+      address: deps.address,
     };
     this.matchmaker = new Matchmaker({
       options: o,
       clock: this.clock,
       directory: this.directory,
-      send: (to, payload) => this.sendTo(to, payload),
+      send: (to, payload, via) => this.sendTo(to, payload, via),
       open: (left, right) => this.open(left, right),
-      rejoin: (ref, jid, codec) => this.rejoin(ref, jid, codec),
+      rejoin: (ref, jid, codec, via) => this.rejoin(ref, jid, codec, via),
     });
   }
 
@@ -109,9 +126,9 @@ export class Arena {
   }
 
   /** A player asks to play (Matchmaker.checkIn). */
-  checkIn(jid: string, bare: string, protocol: Protocol, request: CheckInRequest = {}): void {
+  checkIn(jid: string, bare: string, protocol: Protocol, request: CheckInRequest = {}, via?: string): void {
     try {
-      this.matchmaker.checkIn(jid, bare, codecFor(protocol), request);
+      this.matchmaker.checkIn(jid, bare, codecFor(protocol), request, via);
     } finally {
       this.updateActivity();
     }
@@ -148,13 +165,13 @@ export class Arena {
     if ("text" in refused) throw new StanzaError("bad-request", { type: "modify", text: refused.text });
   }
 
-  spectate(jid: string, roomId: string, protocol: Protocol): void {
+  spectate(jid: string, roomId: string, protocol: Protocol, via?: string): void {
     const room = this.directory.get(roomId);
     if (!room) throw new StanzaError("item-not-found", { text: `no running game with id ${JSON.stringify(roomId)}` });
     if (room.seats.some((s) => s.jid === jid)) throw new StanzaError("not-allowed", { text: "a player cannot spectate its own game" });
     this.unspectate(jid);
     this.spectating.set(jid, room);
-    room.spectate(jid, { codec: codecFor(protocol) });
+    room.spectate(jid, { codec: codecFor(protocol), via });
   }
 
   /** An explicit goodbye: a player forfeits, a spectator or waiting player is removed. */
@@ -198,9 +215,30 @@ export class Arena {
   }
 
   /** Available presence: a player coming back (from any resource of the same account) resumes its game. */
-  available(jid: string, bare: string): void {
+  available(jid: string, bare: string, via?: string): void {
     const ref = this.directory.seatOf(bare);
-    if (ref && ref.room.seats[ref.side].awaySince !== undefined) this.rejoin(ref, jid, ref.room.seats[ref.side].codec);
+    if (ref && ref.room.seats[ref.side].awaySince !== undefined) this.rejoin(ref, jid, ref.room.seats[ref.side].codec, via);
+  }
+
+  /** Whether a check-in would take a seat back here (by token, else by account). */
+  holdsSeat(bare: string, token: string | undefined): boolean {
+    return (token !== undefined ? this.directory.seatByToken(token) : this.directory.seatOf(bare)) !== undefined;
+  }
+
+  /** Whether `jid` holds a seat or watches a game here (else a shard forwards its stanza to where it plays). */
+  isHere(jid: string): boolean {
+    return this.seatByJid.has(jid) || this.spectating.has(jid);
+  }
+
+  /** Runs a room another process matched (this process is the shard chosen for it). */
+  openRoom(spec: RoomSpec): void {
+    // The process that matched the players knew their nicks; the opponent is named in <start oppnick> here.
+    for (const s of spec.seats) if (!s.bot && s.nick !== undefined && s.nick !== s.bare) this.nicks.set(s.bare, s.nick);
+    const [left, right] = spec.seats.map((s, side): Seat | "bot" => s.bot
+      ? "bot"
+      : { side: side as Side, jid: s.jid, bare: s.bare, codec: codecFor(s.protocol), via: s.via, lastSeq: -1, token: s.token });
+    if (left === "bot" || left === undefined || right === undefined) throw new Error(`room ${spec.id}: the left seat must be a player`);
+    this.place(spec.id, spec.seed, left, right);
   }
 
   /**
@@ -252,26 +290,33 @@ export class Arena {
   }
 
   private open(left: Waiting, right: Waiting | "bot"): void {
-    const n = ++this.roomCount;
+    const n = this.roomCount + 1;
     const o = this.options;
     const seed = o.seed !== undefined ? o.seed + n : randomInt(0, 2 ** 32);
+    const seat = (w: Waiting, side: Side): Seat => ({ side, jid: w.jid, bare: w.bare, codec: w.codec, via: w.via, lastSeq: -1, token: newToken() });
+    this.place(`r${n}`, seed, seat(left, 0), right === "bot" ? "bot" : seat(right, 1));
+  }
+
+  private place(id: string, seed: number, left: Seat, right: Seat | "bot"): void {
+    const n = ++this.roomCount;
+    const o = this.options;
     const game = new Game({ seed, tickHz: o.tickHz, pointsToWin: o.pointsToWin, physics: pacedPhysics(o.pace) });
-    const seat = (w: Waiting, side: Side): Seat => ({ side, jid: w.jid, bare: w.bare, codec: w.codec, lastSeq: -1, token: randomBytes(16).toString("hex") });
     const second: Seat = right === "bot"
       ? { side: 1, jid: `bot@${this.deps.domain}`, bare: `bot@${this.deps.domain}`, codec: codecFor("book"), lastSeq: -1,
         bot: new Bot(1, o.bot?.skill ?? 0.7, (o.seed ?? randomInt(0, 2 ** 32)) + n * 7919, o.tickHz) }
-      : seat(right, 1);
-    const room = new Room(this.roomHost, `r${n}`, seed, game, [seat(left, 0), second], n % this.sendEvery);
+      : right;
+    const room = new Room(this.roomHost, id, seed, game, [left, second], n % this.sendEvery);
     this.directory.add(room);
     for (const s of room.seats) if (!s.bot) this.seatByJid.set(s.jid, { room, side: s.side });
     room.open();
     this.updateActivity();
   }
 
-  private rejoin(ref: SeatRef, jid: string, codec: WireCodec): void {
+  private rejoin(ref: SeatRef, jid: string, codec: WireCodec, via?: string): void {
     this.seatByJid.delete(ref.room.seats[ref.side].jid);
     this.seatByJid.set(jid, ref);
-    ref.room.rejoin(ref.side, jid, codec);
+    ref.room.rejoin(ref.side, jid, codec, via);
+    this.deps.onReseat?.(ref.room, ref.room.seats[ref.side]);
   }
 
   /** Sends the events of the last step and closes the room when the game is over. */

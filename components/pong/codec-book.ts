@@ -36,6 +36,8 @@ export const bookCodec: WireCodec = {
         return bookPayload("paused", { side: ev.side, graceseconds: ev.grace });
       case "resume":
         return bookPayload("resumed");
+      case "lost":
+        return bookPayload("gameover", { reason: "server-lost", player1: ev.score[0], player2: ev.score[1] });
     }
   },
   queueTimeout: (text) => bookPayload("queuetimeout", { text }),

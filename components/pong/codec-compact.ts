@@ -45,6 +45,8 @@ export const compactCodec: WireCodec = {
           : compact("ev", { k: "pause", side: ev.side, grace: ev.grace, t: ev.tick });
       case "resume":
         return compact("ev", { k: "resume", t: ev.tick });
+      case "lost":
+        return compact("ev", { k: "over", reason: "server-lost", sc: ev.score.join(",") });
     }
   },
   queueTimeout: () => compact("ev", { k: "timeout" }),

@@ -8,7 +8,9 @@ export type WireEvent =
   | { k: "point"; who: Side; score: readonly [number, number]; tick: number }
   | { k: "over"; winner: Side; reason: string; score: readonly [number, number]; tick: number }
   | { k: "pause"; side: Side; grace: number; byRequest: boolean; tick: number }
-  | { k: "resume"; tick: number };
+  | { k: "resume"; tick: number }
+  /** The shard running the game died (PROTOCOL.md §Shards): the game ends unrated, nobody wins. */
+  | { k: "lost"; score: readonly [number, number] };
 
 /** What a seated player is told when its game starts (or it takes its seat back). */
 export interface SeatStart {

@@ -10,6 +10,8 @@ export interface Waiting {
   jid: string;
   bare: string;
   codec: WireCodec;
+  /** The front door relaying for this player (PROTOCOL.md §Shards), if any. */
+  via?: string;
   sinceMs: number;
 }
 
@@ -25,11 +27,11 @@ export interface MatchmakerDeps {
   clock: Clock;
   directory: RoomDirectory;
   /** One game payload to one address. */
-  send(to: string, payload: ReturnType<WireCodec["queued"]>): void;
+  send(to: string, payload: ReturnType<WireCodec["queued"]>, via?: string): void;
   /** Opens a room for two players, or for one player and the computer. */
   open(left: Waiting, right: Waiting | "bot"): void;
   /** Seats `jid` in the seat it holds (or opened with a token) and tells it the game state. */
-  rejoin(ref: SeatRef, jid: string, codec: WireCodec): void;
+  rejoin(ref: SeatRef, jid: string, codec: WireCodec, via?: string): void;
 }
 
 /** The book's answer to one check-in too many (Practical XMPP ch. 9, sendGameFullMessage). */
@@ -58,24 +60,24 @@ export class Matchmaker {
    * address, e.g. an anonymous guest after a reconnection); else plays the computer at once when asked to,
    * or waits for, or meets, an opponent.
    */
-  checkIn(jid: string, bare: string, codec: WireCodec, request: CheckInRequest = {}): void {
+  checkIn(jid: string, bare: string, codec: WireCodec, request: CheckInRequest = {}, via?: string): void {
     const { directory, options } = this.deps;
-    if (request.token !== undefined) return this.rejoinByToken(request.token, jid, bare, codec);
+    if (request.token !== undefined) return this.rejoinByToken(request.token, jid, bare, codec, via);
     const seated = directory.seatOf(bare);
-    if (seated) return this.deps.rejoin(seated, jid, codec);
+    if (seated) return this.deps.rejoin(seated, jid, codec, via);
     if (request.opponent === "bot") {
       if (directory.size >= options.maxRooms) throw full();
       this.unwait(jid);
-      return this.deps.open({ jid, bare, codec, sinceMs: this.deps.clock.now() }, "bot");
+      return this.deps.open({ jid, bare, codec, via, sinceMs: this.deps.clock.now() }, "bot");
     }
     const queued = this.waiting.find((w) => w.bare === bare);
     if (queued) {
-      Object.assign(queued, { jid, codec });
+      Object.assign(queued, { jid, codec, via });
       return this.sendQueued(queued, 0);
     }
     if (directory.size >= options.maxRooms) throw full();
     const opponent = this.waiting.shift();
-    const me: Waiting = { jid, bare, codec, sinceMs: this.deps.clock.now() };
+    const me: Waiting = { jid, bare, codec, via, sinceMs: this.deps.clock.now() };
     if (!opponent) {
       this.waiting.push(me);
       return this.sendQueued(me, 0);
@@ -103,21 +105,21 @@ export class Matchmaker {
         this.deps.open(w, "bot");
       } else if (waitedMs >= options.queueTimeoutSeconds * 1000) {
         this.unwait(w.jid);
-        this.deps.send(w.jid, w.codec.queueTimeout(`no opponent within ${options.queueTimeoutSeconds} s; check in again to keep waiting`));
+        this.deps.send(w.jid, w.codec.queueTimeout(`no opponent within ${options.queueTimeoutSeconds} s; check in again to keep waiting`), w.via);
       }
     }
   }
 
-  private rejoinByToken(token: string, jid: string, bare: string, codec: WireCodec): void {
+  private rejoinByToken(token: string, jid: string, bare: string, codec: WireCodec, via?: string): void {
     const ref = this.deps.directory.seatByToken(token);
     if (!ref) throw new StanzaError("item-not-found", { type: "cancel", text: "no game holds this token: it ended, or the grace period passed" });
     const seat = ref.room.seats[ref.side];
     this.deps.directory.reseat(ref, seat.bare, bare);
     seat.bare = bare;
-    this.deps.rejoin(ref, jid, codec);
+    this.deps.rejoin(ref, jid, codec, via);
   }
 
   private sendQueued(w: Waiting, side: Side): void {
-    this.deps.send(w.jid, w.codec.queued(side));
+    this.deps.send(w.jid, w.codec.queued(side), w.via);
   }
 }

@@ -1,5 +1,22 @@
 import { z } from "zod";
 
+/**
+ * Several pong processes as one service (README.md §Shards): the front door runs on `frontDoor` (the public
+ * domain, active/standby), every other entry with the same `cluster` is a shard on its own domain.
+ */
+export const ClusterOptionsSchema = z.object({
+  /** The shared directory, queue, tokens and leaderboard. */
+  postgres: z.string().regex(/^postgres(ql)?:\/\/.+/, 'must look like "postgres://user@host:port/database"'),
+  /** The public domain players address (e.g. pong.example.org); the entry with this domain is the front door. */
+  frontDoor: z.string().min(1),
+  /** How often a shard writes its load into PostgreSQL. */
+  heartbeatMs: z.number().int().min(100).max(60_000).default(1000),
+  /** A shard silent this long is dead: its games end with `server-lost` and it gets no new rooms. */
+  deadAfterMs: z.number().int().min(300).max(600_000).default(3000),
+}).strict().refine((c) => c.deadAfterMs > c.heartbeatMs, { message: "deadAfterMs must exceed heartbeatMs (else live shards are taken for dead)", path: ["deadAfterMs"] });
+
+export type ClusterOptions = z.infer<typeof ClusterOptionsSchema>;
+
 /** The pong component's `options` (the issue's config contract plus the keys documented in README.md). */
 export const PongOptionsSchema = z
   .object({
@@ -40,8 +57,11 @@ export const PongOptionsSchema = z
     pauseSeconds: z.number().min(0).max(600).default(60),
     /** Fixes room seeds (room n gets seed + n) so games can be replayed in tests; omitted = random seeds. */
     seed: z.number().int().optional(),
+    /** This entry is one process of a sharded service (front door or shard); omitted = one process does everything. */
+    cluster: ClusterOptionsSchema.optional(),
   })
   .strict()
+  .refine((o) => !(o.cluster && o.leaderboard), { message: "a sharded service keeps its leaderboard in cluster.postgres: remove leaderboard", path: ["leaderboard"] })
   .refine((o) => o.snapshotHz <= o.tickHz, { message: "snapshotHz must not exceed tickHz", path: ["snapshotHz"] });
 
 export type PongOptions = z.infer<typeof PongOptionsSchema>;

@@ -2,9 +2,11 @@ import { Component, ComponentConfig, DiscoInfo, DiscoItems, type DiscoInfoResult
   type IncomingPresence, Guard, type GuardFn, Inject, Iq, Logger, Message, Metrics, type OnOffline, type OnStart, type OnStop, Presence, rateLimit, RateLimits,
   Sender, StanzaError, xml } from "annex";
 import { Arena, type GameResult } from "./arena.js";
+import { PongCluster } from "./cluster.js";
+import { ClusterStore } from "./cluster-store.js";
 import { Leaderboard } from "./leaderboard.js";
 import { type PongOptions, PongOptionsSchema } from "./options.js";
-import { BOOK_NS, bookAction, bookPaddleY, COMPACT_NS, type Protocol } from "./protocol.js";
+import { BOOK_NS, bookAction, bookPaddleY, COMPACT_NS, type Protocol, SHARD_NS } from "./protocol.js";
 import { publishResult } from "./results-feed.js";
 import { nickOf } from "./names.js";
 import { sharedScheduler, takeSummary } from "./scheduler.js";
@@ -26,6 +28,10 @@ const admitGameStanza: GuardFn<IncomingMessage> = (msg, { instance }) => (instan
 export class Pong implements OnStart, OnStop, OnOffline {
   readonly arena: Arena;
   readonly leaderboard: Leaderboard;
+  /** Set when this entry is one process of a sharded service (options.cluster): the front door or a shard. */
+  readonly cluster: PongCluster | undefined;
+  private readonly store: ClusterStore | undefined;
+  private readonly isGuest: (jid: string) => boolean;
   private running = false;
   private needsTicks = false;
   private detach: (() => void) | undefined;
@@ -51,22 +57,34 @@ export class Pong implements OnStart, OnStop, OnOffline {
       drops: metrics.gauge("pong_inputs_dropped", "Inputs dropped since start, by reason", ["reason"]),
     };
     const guests = new Set(config.options.guestDomains);
-    this.leaderboard = new Leaderboard(config.options.leaderboard, (jid) => guests.has(jid.slice(jid.indexOf("@") + 1)));
+    this.isGuest = (jid) => guests.has(jid.slice(jid.indexOf("@") + 1));
+    this.leaderboard = new Leaderboard(config.options.leaderboard, this.isGuest);
+    const clustered = config.options.cluster;
+    this.store = clustered && new ClusterStore(clustered.postgres);
+    const send = (stanza: Element) => void this.sender.send(stanza).catch((err: unknown) => this.log.debug({ err }, "game stanza not sent"));
     this.arena = new Arena({
+      address: clustered && config.domain,
+      onReseat: (room, seat) => void this.store?.reseat(room.id, seat.side, { jid: seat.jid, bare: seat.bare, protocol: seat.codec.protocol, contact: seat.via ?? null })
+        .catch((err: unknown) => this.log.warn({ err, room: room.id }, "could not write the seat to the directory")),
       domain: config.domain,
       options: config.options,
       // The game stanzas' budget per sender (gameloop.md §d6); `plugins.rate-limit.limits.input` in the config overrides it.
       inputLimit: limits.limit("input", { perSecond: config.options.inputRateHz, burst: config.options.inputBurst }),
-      send: (stanza) => void this.sender.send(stanza).catch((err: unknown) => this.log.debug({ err }, "game stanza not sent")),
+      send,
       sendMany: (template, to) => {
         for (const sent of this.sender.fanOut(template, to)) sent.catch((err: unknown) => this.log.debug({ err }, "game stanza not sent"));
       },
-      onResult: (result) => this.finished(result),
+      onResult: (result) => void this.finished(result),
       onActivity: (active) => this.setTicking(active),
+    });
+    this.cluster = clustered && this.store && new PongCluster({
+      domain: config.domain, options: config.options, cluster: clustered, arena: this.arena, store: this.store, send, log,
+      command: (jid, protocol, payload, via) => this.command(jid, protocol, payload, via),
     });
   }
 
-  onStart(): void {
+  async onStart(): Promise<void> {
+    await this.cluster?.start();
     this.running = true;
     this.setTicking(this.needsTicks);
     const scheduler = sharedScheduler(this.config.options.tickHz);
@@ -86,7 +104,8 @@ export class Pong implements OnStart, OnStop, OnOffline {
     this.arena.pauseAll();
   }
 
-  onStop(): void {
+  async onStop(): Promise<void> {
+    await this.cluster?.stop().catch((err: unknown) => this.log.warn({ err }, "could not close the cluster store"));
     this.running = false;
     clearInterval(this.statsTimer);
     clearInterval(this.metricsTimer);
@@ -100,105 +119,212 @@ export class Pong implements OnStart, OnStop, OnOffline {
 
   @Message({ child: "pong", xmlns: BOOK_NS })
   @Guard(admitGameStanza)
-  book(msg: IncomingMessage): void {
+  async book(msg: IncomingMessage): Promise<void> {
     const pong = msg.element.getChild("pong", BOOK_NS)!;
-    const { full, bare } = this.who(msg);
     const action = bookAction(pong);
-    switch (action) {
-      case "playercheckingin":
-        return this.arena.checkIn(full, bare, "book");
-      case "paddleposition":
-        return this.arena.input(full, bookPaddleY(pong), undefined, "book");
-      case "spectate":
-        return this.arena.spectate(full, pong.getChildText("room") ?? "", "book");
-      case "leave":
-        return this.arena.leave(full);
-      default:
-        throw new StanzaError("bad-request", { type: "modify", text: `unknown action ${JSON.stringify(action)}; expected playercheckingin, paddleposition, spectate or leave` });
-    }
+    const kind = action === "playercheckingin" ? "checkIn" : action === "spectate" ? "spectate" : action === "leave" ? "leave" : "play";
+    await this.route(msg, "book", pong, kind, kind === "spectate" ? pong.getChildText("room") ?? "" : undefined);
   }
 
   // --- the compact protocol (PROTOCOL.md) ---
 
   @Message({ child: "join", xmlns: COMPACT_NS })
   @Guard(admitGameStanza)
-  join(msg: IncomingMessage): void {
-    const { full, bare } = this.who(msg);
-    const el = msg.element.getChild("join", COMPACT_NS)!;
-    const opponent = el.attrs.opponent as string | undefined;
-    if (opponent !== undefined && opponent !== "bot") throw new StanzaError("bad-request", { type: "modify", text: `opponent must be "bot" or absent, not ${JSON.stringify(opponent)}` });
-    const token = el.attrs.token as string | undefined;
-    this.rememberNick(msg.element, bare);
-    this.arena.checkIn(full, bare, "compact", { opponent: opponent === "bot" ? "bot" : undefined, token });
+  async join(msg: IncomingMessage): Promise<void> {
+    this.rememberNick(msg.element, msg.from.bare().toString());
+    await this.route(msg, "compact", msg.element.getChild("join", COMPACT_NS)!, "checkIn");
   }
 
   @Message({ child: "in", xmlns: COMPACT_NS })
   @Guard(admitGameStanza)
-  input(msg: IncomingMessage): void {
-    const el = msg.element.getChild("in", COMPACT_NS)!;
-    this.arena.input(msg.from.toString(), el.attrs.y as string | undefined, el.attrs.seq as string | undefined, "compact");
+  async input(msg: IncomingMessage): Promise<void> {
+    await this.route(msg, "compact", msg.element.getChild("in", COMPACT_NS)!, "play");
   }
 
   @Message({ child: "spectate", xmlns: COMPACT_NS })
   @Guard(admitGameStanza)
-  spectate(msg: IncomingMessage): void {
-    this.arena.spectate(msg.from.toString(), (msg.element.getChild("spectate", COMPACT_NS)!.attrs.r as string | undefined) ?? "", "compact");
+  async spectate(msg: IncomingMessage): Promise<void> {
+    const el = msg.element.getChild("spectate", COMPACT_NS)!;
+    await this.route(msg, "compact", el, "spectate", (el.attrs.r as string | undefined) ?? "");
   }
 
   @Message({ child: "pause", xmlns: COMPACT_NS })
   @Guard(admitGameStanza)
-  pauseRequest(msg: IncomingMessage): void {
-    this.arena.requestPause(msg.from.toString());
+  async pauseRequest(msg: IncomingMessage): Promise<void> {
+    await this.route(msg, "compact", msg.element.getChild("pause", COMPACT_NS)!, "play");
   }
 
   @Message({ child: "resume", xmlns: COMPACT_NS })
   @Guard(admitGameStanza)
-  resumeRequest(msg: IncomingMessage): void {
-    this.arena.resumeRequest(msg.from.toString());
+  async resumeRequest(msg: IncomingMessage): Promise<void> {
+    await this.route(msg, "compact", msg.element.getChild("resume", COMPACT_NS)!, "play");
   }
 
   @Message({ child: "leave", xmlns: COMPACT_NS })
   @Guard(admitGameStanza)
-  leave(msg: IncomingMessage): void {
-    this.arena.leave(msg.from.toString());
+  async leave(msg: IncomingMessage): Promise<void> {
+    await this.route(msg, "compact", msg.element.getChild("leave", COMPACT_NS)!, "leave");
+  }
+
+  /**
+   * One game stanza, in either protocol: run here (one process, or a room on this shard), or, in a sharded
+   * service, handed to the shard that holds the seat, the room, or the queue's next room (cluster.ts).
+   */
+  private async route(msg: IncomingMessage, protocol: Protocol, payload: Element, kind: "checkIn" | "spectate" | "play" | "leave", roomId?: string): Promise<void> {
+    const jid = msg.from.toString();
+    const cluster = this.cluster;
+    if (!cluster) return this.command(jid, protocol, payload, undefined);
+    if (kind === "checkIn") {
+      const request = this.checkInRequest(payload);
+      const bare = msg.from.bare().toString();
+      return cluster.checkIn(jid, bare, protocol, request, payload, this.arena.nicks.nameOf(bare));
+    }
+    if (kind === "spectate") return cluster.spectate(jid, roomId ?? "", protocol, payload);
+    if (kind === "leave") await this.store?.unqueue(jid);
+    const shard = this.arena.isHere(jid) ? undefined : await cluster.placeOfJid(jid);
+    if (shard) return cluster.toShard(shard, jid, protocol, payload, msg.element.attrs.id as string | undefined);
+    return this.command(jid, protocol, payload, undefined);
+  }
+
+  /** A check-in's options: `<join opponent='bot' token='…'/>` (the book's check-in has none). */
+  private checkInRequest(payload: Element): { opponent?: "bot"; token?: string } {
+    if (payload.attrs.xmlns !== COMPACT_NS) return {};
+    const opponent = payload.attrs.opponent as string | undefined;
+    if (opponent !== undefined && opponent !== "bot") throw new StanzaError("bad-request", { type: "modify", text: `opponent must be "bot" or absent, not ${JSON.stringify(opponent)}` });
+    return { opponent: opponent === "bot" ? "bot" : undefined, token: payload.attrs.token as string | undefined };
+  }
+
+  /**
+   * A game stanza from `jid` for this process's arena: from the player itself, or relayed by the front door
+   * (`via`, for a book client, which is then answered through it).
+   */
+  command(jid: string, protocol: Protocol, payload: Element, via: string | undefined): void | Promise<void> {
+    const bare = jid.split("/")[0]!;
+    const checkingIn = protocol === "book" ? bookAction(payload) === "playercheckingin" : payload.name === "join" && payload.attrs.xmlns === COMPACT_NS;
+    if (checkingIn && this.cluster) {
+      // A shard's arena only takes seats back; a new player goes into the shared queue (cluster.ts).
+      const request = this.checkInRequest(payload);
+      if (!this.arena.holdsSeat(bare, request.token)) {
+        return this.cluster.checkIn(jid, bare, protocol, request, payload, this.arena.nicks.nameOf(bare), { contact: via ?? this.config.domain });
+      }
+    }
+    if (payload.attrs.xmlns === SHARD_NS) {
+      // A presence the front door passed on (RFC 6121 §4.6).
+      if (payload.name === "gone") return this.gone(jid);
+      return this.arena.available(jid, bare, via);
+    }
+    if (protocol === "book") {
+      const action = bookAction(payload);
+      switch (action) {
+        case "playercheckingin":
+          return this.arena.checkIn(jid, bare, "book", {}, via);
+        case "paddleposition":
+          return this.arena.input(jid, bookPaddleY(payload), undefined, "book");
+        case "spectate":
+          return this.watch(jid, payload.getChildText("room") ?? "", "book", via);
+        case "leave":
+          return this.farewell(jid);
+        default:
+          throw new StanzaError("bad-request", { type: "modify", text: `unknown action ${JSON.stringify(action)}; expected playercheckingin, paddleposition, spectate or leave` });
+      }
+    }
+    switch (payload.name) {
+      case "join":
+        return this.arena.checkIn(jid, bare, "compact", this.checkInRequest(payload), via);
+      case "in":
+        return this.arena.input(jid, payload.attrs.y as string | undefined, payload.attrs.seq as string | undefined, "compact");
+      case "spectate":
+        return this.watch(jid, (payload.attrs.r as string | undefined) ?? "", "compact", via);
+      case "pause":
+        return this.arena.requestPause(jid);
+      case "resume":
+        return this.arena.resumeRequest(jid);
+      case "leave":
+        return this.farewell(jid);
+      default:
+        throw new StanzaError("feature-not-implemented", { type: "cancel", text: `no game command ${JSON.stringify(payload.name)}` });
+    }
+  }
+
+  private watch(jid: string, roomId: string, protocol: Protocol, via: string | undefined): void {
+    this.arena.spectate(jid, roomId, protocol, via);
+    void this.store?.watch(roomId, jid, protocol, via ?? null).catch((err: unknown) => this.log.warn({ err, room: roomId }, "could not record the spectator"));
+  }
+
+  private farewell(jid: string): void {
+    this.arena.leave(jid);
+    void this.store?.unwatch(jid).catch(() => undefined);
+  }
+
+  private gone(jid: string): void {
+    this.arena.unavailable(jid);
+    void this.store?.unwatch(jid).catch(() => undefined);
+  }
+
+  // --- between the processes of a sharded service (PROTOCOL.md §Shards) ---
+
+  /** A stanza relayed by another pong process of this service: to a player who talks to us, or from one whose room is here. */
+  @Message({ child: "relay", xmlns: SHARD_NS })
+  async relayed(msg: IncomingMessage): Promise<void> {
+    const cluster = this.requireCluster();
+    await cluster.checkMember(msg.from.toString());
+    await cluster.relay(msg.from.toString(), msg.element.getChild("relay", SHARD_NS)!);
+  }
+
+  /** A room another process matched, placed here (this process is the least-loaded shard). */
+  @Message({ child: "open", xmlns: SHARD_NS })
+  async opened(msg: IncomingMessage): Promise<void> {
+    const cluster = this.requireCluster();
+    await cluster.checkMember(msg.from.toString());
+    cluster.open(msg.element.getChild("open", SHARD_NS)!);
+  }
+
+  private requireCluster(): PongCluster {
+    if (!this.cluster) throw new StanzaError("feature-not-implemented", { type: "cancel", text: "this pong service is a single process (no options.cluster)" });
+    return this.cluster;
   }
 
   // --- presence: RFC 6121 §4.6, directed presence tells us when a player goes offline or comes back ---
 
   @Presence({ type: "unavailable" })
-  gone(presence: IncomingPresence): void {
-    this.arena.unavailable(presence.from.toString());
+  async unavailablePresence(presence: IncomingPresence): Promise<void> {
+    const jid = presence.from.toString();
+    const here = this.arena.isHere(jid);
+    this.gone(jid);
+    if (this.cluster && !here) await this.cluster.presence(jid, false);
   }
 
   @Presence({ type: "available" })
-  back(presence: IncomingPresence): void {
+  async back(presence: IncomingPresence): Promise<void> {
     // A bad nick in a presence is ignored: presence gets no error reply here (RFC 6121 §4.6 directed presence).
     try {
       this.rememberNick(presence.element, presence.from.bare().toString());
     } catch {
       // keep the name it had
     }
-    this.arena.available(presence.from.toString(), presence.from.bare().toString());
+    const bare = presence.from.bare().toString();
+    this.arena.available(presence.from.toString(), bare);
+    if (this.cluster && !this.arena.directory.seatOf(bare)) await this.cluster.presence(presence.from.toString(), true);
   }
 
   // --- leaderboard ---
 
   /** `<leaderboard xmlns='xmpp:game:pong' max='10'/>` → the best players by rating. */
   @Iq({ type: "get", child: "leaderboard", xmlns: BOOK_NS })
-  standings(iq: IncomingIq): Element {
+  async standings(iq: IncomingIq): Promise<Element> {
     const raw = (iq.payload.attrs.max as string | undefined) ?? "10";
     const max = Number(raw);
     if (!Number.isInteger(max) || max < 1 || max > 100) {
       throw new StanzaError("bad-request", { type: "modify", text: `max must be an integer from 1 to 100, got ${JSON.stringify(raw)}` });
     }
-    return xml("leaderboard", { xmlns: BOOK_NS }, ...this.leaderboard.top(max).map((s, i) =>
+    return xml("leaderboard", { xmlns: BOOK_NS }, ...(await this.top(max)).map((s, i) =>
       xml("player", { rank: String(i + 1), jid: s.jid, rating: String(Math.round(s.rating)), wins: String(s.wins), losses: String(s.losses), ...this.nickAttr(s.jid) })));
   }
 
   /** `<lobby xmlns='urn:annex:pong:1'/>` → who waits and the running games with names and scores (PROTOCOL.md §Lobby). */
   @Iq({ type: "get", child: "lobby", xmlns: COMPACT_NS })
-  lobbyQuery(): Element {
-    const { waiting, games } = this.arena.lobby();
+  async lobbyQuery(): Promise<Element> {
+    const { waiting, games } = this.cluster ? { waiting: await this.cluster.waiting(), games: await this.cluster.games() } : this.arena.lobby();
     return xml("lobby", { xmlns: COMPACT_NS },
       ...waiting.map((name) => xml("waiting", { name })),
       ...games.map((g) => xml("game", { r: g.id, left: g.names[0], right: g.names[1], sc: g.score.join(","), watchers: String(g.spectators) })));
@@ -218,10 +344,10 @@ export class Pong implements OnStart, OnStop, OnOffline {
 
   /** Chat commands: `top` lists the leaderboard; anything else gets the list of commands. */
   @Message({ type: "chat", child: "body" })
-  chat(msg: IncomingMessage): Element {
+  async chat(msg: IncomingMessage): Promise<Element> {
     const command = (msg.body ?? "").trim().toLowerCase();
     if (command !== "top") return msg.reply({ body: 'Commands: "top" shows the best players. To play, use a Pong client (xmpp:game:pong).' });
-    const top = this.leaderboard.top(10);
+    const top = await this.top(10);
     if (top.length === 0) return msg.reply({ body: "No games played yet." });
     // A name with its address: in a chat client the address is what one can write to.
     const who = (jid: string) => (this.nickAttr(jid).nick ? `${this.nickAttr(jid).nick} (${jid})` : jid);
@@ -231,16 +357,30 @@ export class Pong implements OnStart, OnStop, OnOffline {
   // --- discovery: running games as nodes of the component (XEP-0030 §4) ---
 
   @DiscoItems()
-  games(node: string | undefined): DiscoItem[] | undefined {
-    if (node === undefined) return this.arena.list().map((g) => ({ jid: this.config.domain, node: g.id, name: g.name }));
-    return this.arena.rooms.has(node) ? [] : undefined;
+  async games(node: string | undefined): Promise<DiscoItem[] | undefined> {
+    const games = await this.gameList();
+    if (node === undefined) return games.map((g) => ({ jid: g.jid, node: g.id, name: g.name }));
+    return games.some((g) => g.id === node) ? [] : undefined;
   }
 
   @DiscoInfo()
-  game(node: string | undefined): DiscoInfoResult | undefined {
-    if (node === undefined || !this.arena.rooms.has(node)) return undefined;
-    const name = this.arena.list().find((g) => g.id === node)?.name;
-    return { identities: [{ category: "component", type: "generic", name }], features: [BOOK_NS, COMPACT_NS] };
+  async game(node: string | undefined): Promise<DiscoInfoResult | undefined> {
+    if (node === undefined) return undefined;
+    const found = (await this.gameList()).find((g) => g.id === node);
+    if (!found) return undefined;
+    return { identities: [{ category: "component", type: "generic", name: found.name }], features: [BOOK_NS, COMPACT_NS] };
+  }
+
+  /** Running games for disco: this process's, or every shard's from the shared directory (addressed at the front door). */
+  private async gameList(): Promise<{ jid: string; id: string; name: string }[]> {
+    if (!this.cluster) return this.arena.list().map((g) => ({ jid: this.config.domain, ...g }));
+    const front = this.config.options.cluster!.frontDoor;
+    return (await this.cluster.games()).map((g) => ({ jid: front, id: g.id, name: `${g.names[0]} vs ${g.names[1]} (${g.score.join("–")})` }));
+  }
+
+  /** The leaderboard's best: the shared one in PostgreSQL for a sharded service, else this process's SQLite. */
+  private async top(max: number) {
+    return this.store ? this.store.top(max) : this.leaderboard.top(max);
   }
 
   /** Size cap, then the sender's token bucket; false = drop silently (over budget). The game handlers' guard. */
@@ -253,15 +393,16 @@ export class Pong implements OnStart, OnStop, OnOffline {
     return this.arena.allow(msg.from.toString());
   }
 
-  private who(msg: IncomingMessage): { full: string; bare: string; protocol?: Protocol } {
-    return { full: msg.from.toString(), bare: msg.from.bare().toString() };
-  }
-
-  private finished(result: GameResult): void {
+  private async finished(result: GameResult): Promise<void> {
     const { replay, ...summary } = result;
     this.log.info({ ...summary, ticks: replay?.ticks, finishedAt: result.finishedAt.toISOString() }, "game over");
+    // The room leaves the shared directory first (a check-in right after the game must not be sent back to it),
+    // even when its result cannot be stored: it is over either way. A single process stays synchronous here:
+    // its result is stored and published before anyone is told.
+    if (this.store) await this.store.removeRoom(result.room).catch((err: unknown) => this.log.warn({ err, room: result.room }, "could not remove the finished room from the directory"));
     try {
-      this.leaderboard.record(result);
+      if (this.store) await this.store.record(result, this.isGuest);
+      else this.leaderboard.record(result);
     } catch (err) {
       this.log.error({ err, room: result.room }, "could not record the game on the leaderboard");
     }

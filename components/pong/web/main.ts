@@ -28,6 +28,8 @@ const renderer = new Renderer(ui.canvas);
 
 let session: Session;
 let pong = params.get("pong") ?? "";
+/** Where the running game is: the pong service itself, or the shard its `<start at>` named (PROTOCOL.md §Shards). */
+let gameAddress = "";
 let mode: Mode = "connecting";
 let room = "";
 let names: [string, string] = ["—", "—"];
@@ -144,8 +146,16 @@ async function online(jid: Jid, info: { first: boolean; sameAccount: boolean }):
   await Promise.all([refreshLobby(), refreshLeaderboard()]);
 }
 
+/** From the service, from our game's shard, or a shard's `<start at>` naming itself (a domain, no user or resource). */
+function fromGameService(el: XmlElement): boolean {
+  const from = el.attrs.from ?? "";
+  if (from === pong || from.split("/")[0] === pong || (gameAddress !== "" && from === gameAddress)) return true;
+  const start = el.getChild("start", COMPACT_NS);
+  return start !== undefined && !from.includes("@") && !from.includes("/") && start.attrs.at === from;
+}
+
 function stanza(el: XmlElement): void {
-  if (el.name !== "message" || (el.attrs.from ?? "").split("/")[0] !== pong) return;
+  if (el.name !== "message" || !fromGameService(el)) return;
   if (el.attrs.type === "error") {
     // A paddle move still in flight when the game ended (or when we left) is refused once it arrives:
     // the game is over for us already, so that refusal is no news (it must not replace "Game over").
@@ -180,6 +190,7 @@ function started(start: Start): void {
   const rejoin = room === start.room && mode === "playing";
   seatToken = start.token;
   room = start.room;
+  gameAddress = start.at ?? pong;
   if (rejoin) returns++;
   else view.reset(start.field, start.tickHz, start.snapshotHz, start.side);
   const me = nick() ?? session.xmpp.jid?.bare().toString() ?? "you";
@@ -299,6 +310,7 @@ async function refreshLeaderboard(): Promise<void> {
 
 function join(computer: boolean): void {
   seatToken = undefined;
+  gameAddress = "";
   room = "";
   message = undefined;
   lastScore = "";
@@ -337,7 +349,7 @@ function showSound(): void {
 ui.find.addEventListener("click", () => join(false));
 ui.computer.addEventListener("click", () => join(true));
 ui.leave.addEventListener("click", () => {
-  void session.send(leaveStanza(pong));
+  void session.send(leaveStanza(gameAddress || pong));
   if (mode !== "playing") {
     setMode("idle");
     status("Left.", "ok");
@@ -349,12 +361,12 @@ ui.pause.addEventListener("click", () => {
   if (myPause === undefined) {
     myPause = "asked";
     status("Pause asked for: the game pauses when this point is over.", "busy");
-    void session.send(pauseStanza(pong));
+    void session.send(pauseStanza(gameAddress || pong));
   } else {
     // Resumes our pause, or takes back a request that has not started yet.
     if (myPause === "asked") status("Pause called off.", "ok");
     myPause = undefined;
-    void session.send(resumeStanza(pong));
+    void session.send(resumeStanza(gameAddress || pong));
   }
   setMode(mode);
 });
@@ -393,7 +405,7 @@ function sendInput(now: number): void {
   if (lastSent && (lastSent.y === y || now - lastSent.at < 50)) return;
   lastSent = { y, at: now };
   view.sent(++seq, y, now);
-  void session.send(inputStanza(pong, seq, y)).catch(() => undefined);
+  void session.send(inputStanza(gameAddress || pong, seq, y)).catch(() => undefined);
 }
 
 function animate(now: number): void {

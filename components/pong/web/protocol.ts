@@ -22,6 +22,8 @@ export interface Start {
   ack: number;
   /** This seat's secret: sent back with a join to come back from another address. */
   token?: string;
+  /** The shard running the game, when the service has several (PROTOCOL.md §Shards): game stanzas go there. */
+  at?: string;
 }
 
 export interface Snapshot {
@@ -89,7 +91,7 @@ export function parseGameMessage(msg: XmlElement): Incoming | undefined {
       const [width, height] = nums(a.field, 2) ?? [800, 600];
       const [paddleWidth, paddleHeight, paddleMargin] = nums(a.paddle, 3) ?? [20, 100, 10];
       const field = { width: width!, height: height!, paddleWidth: paddleWidth!, paddleHeight: paddleHeight!, paddleMargin: paddleMargin!, ballRadius: Number(a.ball ?? 3) };
-      return { kind: "start", start: { room: a.r ?? "", side: side(a.side), opponent: a.opp ?? "", opponentName: a.oppnick, field, tickHz: Number(a.hz ?? 60), snapshotHz: Number(a.snap ?? 20), pointsToWin: Number(a.to ?? 10), ack: Number(a.a ?? -1), token: a.token } };
+      return { kind: "start", start: { room: a.r ?? "", side: side(a.side), opponent: a.opp ?? "", opponentName: a.oppnick, field, tickHz: Number(a.hz ?? 60), snapshotHz: Number(a.snap ?? 20), pointsToWin: Number(a.to ?? 10), ack: Number(a.a ?? -1), token: a.token, at: a.at } };
     }
     case "s": {
       const b = nums(a.b, 4);
