@@ -18,6 +18,11 @@ export type { LinkState };
  * connections at least one of 4 reaches the other with probability 1 - 1/16.
  */
 const ANNOUNCE_PROBES = 4;
+/**
+ * After coming online, announce this many times a second apart: a busy link sends no keepalive probes (any
+ * input is proof of life), so the announcements are how a connection already on the domain hears of us.
+ */
+const ANNOUNCE_ROUNDS = 10;
 export { FatalLinkError };
 
 export interface SupervisorOptions {
@@ -127,6 +132,7 @@ export class LinkSupervisor extends EventEmitter implements Link {
   /** Closes the stream (</stream:stream>) and stops reconnecting. */
   async stop(): Promise<void> {
     clearTimeout(this.timer);
+    clearInterval(this.announceTimer);
     this.keepalive?.stop();
     const link = this.link;
     this.setState("stopped");
@@ -179,8 +185,9 @@ export class LinkSupervisor extends EventEmitter implements Link {
     this.setState("online");
     this.log.info({ service: this.service, reconnects: this.reconnects }, "online");
     this.emit("online");
-    // Say at once that this connection serves the domain: a connection already there answers in kind.
-    this.keepalive?.announce(ANNOUNCE_PROBES);
+    // Say that this connection serves the domain, at once and for a few seconds: a connection already there
+    // answers in kind, and whichever came later leaves.
+    this.announceOnline(link);
   }
 
   private lastSharedWarning = 0;
@@ -233,6 +240,20 @@ export class LinkSupervisor extends EventEmitter implements Link {
         ? `a second connection serves ${domain} through this server (a keepalive probe that is not ours arrived here): this one came first and keeps the domain; the other process is told by our probes and leaves (exit 78)`
         : `another connection serves ${domain} through this server (a keepalive probe that is not ours arrived here): the server spreads the domain's stanzas over both connections, so each process gets part of the traffic and of the other's answers; run one Annex per domain (docs/admin.md, "Running several Annex processes")`,
     );
+  }
+
+  private announceTimer: NodeJS.Timeout | undefined;
+
+  private announceOnline(link: TcpTransport): void {
+    clearInterval(this.announceTimer);
+    let rounds = 0;
+    const round = () => {
+      if (this.link !== link || this.state !== "online" || ++rounds > ANNOUNCE_ROUNDS) return clearInterval(this.announceTimer);
+      this.keepalive?.announce(ANNOUNCE_PROBES);
+    };
+    round();
+    this.announceTimer = setInterval(round, 1_000);
+    this.announceTimer.unref();
   }
 
   private startKeepalive(link: TcpTransport): void {

@@ -96,7 +96,9 @@ describeEachServer("wrong setups get their own line", (kind) => {
 
   if (kind === "ejabberd") {
     test("two processes on one domain (ejabberd admits both): the later one leaves with exit 78, the first keeps serving", async () => {
-      const cfg = { ...config(server.componentPort), server: { port: server.componentPort, keepalive: { intervalMs: 200, timeoutMs: 5_000 } } };
+      // The default keepalive (a probe after 30 s of silence): what tells the two apart is the announcements
+      // each connection makes in its first seconds online, and the first one's answer to them.
+      const cfg = config(server.componentPort);
       const first = await AnnexProcess.start(cfg);
       try {
         const started = Date.now();
@@ -105,7 +107,9 @@ describeEachServer("wrong setups get their own line", (kind) => {
         const took = Date.now() - started;
         assert.match(second.output, /^annex: shared-domain: another Annex process has served echo\.localhost through this server since \d{4}-\d\d-\d\dT[\d:.]+Z, and ejabberd spreads a domain's stanzas over all its connections: this process leaves so that one connection serves the domain\. Run one process per domain; for failover give both processes the same "standby" setting, for more capacity give each its own domain \(docs\/admin\.md, "Running several Annex processes"\)$/m);
         assert.ok(took < 10_000, `the later process left after ${took} ms`);
-        await first.waitForOutput(/a second connection serves echo\.localhost through this server .*: this one came first and keeps the domain/, 5_000);
+        // The first one may or may not have received one of the second's probes before it left (ejabberd routes
+        // each at random); if it did, it said it keeps the domain. It never leaves itself.
+        assert.doesNotMatch(first.output, /this process leaves/);
         // The first one still serves, alone again: an echo comes back, and its keepalive holds (no half-open reconnect).
         const alice = await TestClient.connect(server, "alice", "alice-pw");
         try {

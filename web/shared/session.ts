@@ -97,7 +97,15 @@ export class Session {
     return this.xmpp.jid?.toString() ?? "";
   }
 
+  /**
+   * Sends on an open WebSocket only. Between the socket starting to close (a network drop, dropConnection) and
+   * xmpp.js noticing, its status still says online, and a send then makes the browser log "WebSocket is already
+   * in CLOSING or CLOSED state": such a stanza is rejected here instead (the pages' inputs and presence are
+   * fire-and-forget, and resent state after the reconnect).
+   */
   send(el: XmlElement): Promise<void> {
+    const ws = this.xmpp.socket?.socket;
+    if (ws && ws.readyState !== WebSocket.OPEN) return Promise.reject(new Error("the WebSocket is closing"));
     return this.xmpp.send(el);
   }
 

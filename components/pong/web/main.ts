@@ -57,6 +57,11 @@ const NICK_KEY = "annex-pong-nick";
 ui.nick.value = localStorage.getItem(NICK_KEY) ?? "";
 const nick = () => ui.nick.value.trim().replace(/\s+/g, " ").slice(0, 32) || undefined;
 
+/** A click whose stanza could not go out (the connection is dropping): said, not thrown away silently. */
+function notSent(err: unknown): void {
+  status(`Not sent: ${(err as Error).message}; reconnecting…`, "error");
+}
+
 function status(text: string, kind: "ok" | "busy" | "error" = "ok"): void {
   ui.status.textContent = text;
   // The line has a fixed height (style.css) so the page does not jump; the full text is in the tooltip.
@@ -319,7 +324,7 @@ function join(computer: boolean): void {
   showNames();
   setMode("queued");
   status("Checking in…", "busy");
-  void session.send(joinStanza(pong, { ...(computer ? { opponent: "bot" as const } : {}), nick: nick() }));
+  void session.send(joinStanza(pong, { ...(computer ? { opponent: "bot" as const } : {}), nick: nick() })).catch(notSent);
 }
 
 function watch(node: string, players: [string, string]): void {
@@ -331,7 +336,7 @@ function watch(node: string, players: [string, string]): void {
   setMode("watching");
   showNames();
   status(`Watching ${players[0]} vs ${players[1]}`, "ok");
-  void session.send(spectateStanza(pong, node));
+  void session.send(spectateStanza(pong, node)).catch(notSent);
 }
 
 /** A paddle or wall bounce shows as a flipped velocity between two snapshots of the same rally. */
@@ -349,7 +354,7 @@ function showSound(): void {
 ui.find.addEventListener("click", () => join(false));
 ui.computer.addEventListener("click", () => join(true));
 ui.leave.addEventListener("click", () => {
-  void session.send(leaveStanza(gameAddress || pong));
+  void session.send(leaveStanza(gameAddress || pong)).catch(notSent);
   if (mode !== "playing") {
     setMode("idle");
     status("Left.", "ok");
@@ -361,12 +366,12 @@ ui.pause.addEventListener("click", () => {
   if (myPause === undefined) {
     myPause = "asked";
     status("Pause asked for: the game pauses when this point is over.", "busy");
-    void session.send(pauseStanza(gameAddress || pong));
+    void session.send(pauseStanza(gameAddress || pong)).catch(notSent);
   } else {
     // Resumes our pause, or takes back a request that has not started yet.
     if (myPause === "asked") status("Pause called off.", "ok");
     myPause = undefined;
-    void session.send(resumeStanza(gameAddress || pong));
+    void session.send(resumeStanza(gameAddress || pong)).catch(notSent);
   }
   setMode(mode);
 });
