@@ -2,7 +2,7 @@ import { randomInt } from "node:crypto";
 import { type Element, type Logger, StanzaError, xml } from "annex";
 import { type Arena, newToken, type RoomSpec, type SeatSpec } from "./arena.js";
 import type { ClusterStore, ListenerRow, QueuedRow, SeatRow } from "./cluster-store.js";
-import { codecFor } from "./codec.js";
+import { codecFor } from "./codecs.js";
 import type { ClusterOptions, PongOptions } from "./options.js";
 import { gameMessage, HINTS_NS, type Protocol, relayMessage, SHARD_NS } from "./protocol.js";
 

@@ -56,11 +56,3 @@ export interface WireCodec {
   /** Dropped from the queue after waiting too long. */
   queueTimeout(text: string): Element;
 }
-
-import { bookCodec } from "./codec-book.js";
-import { compactCodec } from "./codec-compact.js";
-
-/** The codec for what an address checked in with. */
-export function codecFor(protocol: Protocol): WireCodec {
-  return protocol === "book" ? bookCodec : compactCodec;
-}
