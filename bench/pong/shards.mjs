@@ -1,7 +1,14 @@
-// Pong shards benchmark: the same load through 1, 2 and 3 shards (plus the front door) on one Prosody and one
-// PostgreSQL, all on this machine. Not a test: nothing here asserts timing. Results and method: docs/scaling.md.
+// Pong shards benchmark: the same load through 1, 2 and 3 shards (plus the front door) on one Prosody (or a
+// two-node ejabberd cluster) and one PostgreSQL, all on this machine. Not a test: nothing here asserts timing.
+// Results and method: docs/scaling.md.
 //
 //   npx tsc -p tsconfig.json && node bench/pong/shards.mjs [shardCounts=1,2,3] [rooms=100]
+//   SERVER=ejabberd-cluster node bench/pong/shards.mjs [shardCounts] [rooms]
+//
+// SERVER=prosody (the default): one Prosody. SERVER=ejabberd-cluster: two ejabberd nodes joined in one Erlang
+// cluster (ManagedEjabberdCluster); the bots connect to node 1, the front door and the shards to node 2, so every
+// stanza between a player and a game crosses the cluster. The JSON line then says "server":"ejabberd-cluster" and
+// its cpuPercent has each node's beam.smp ("ejabberd1", "ejabberd2") where the Prosody line has "prosody".
 //
 // Per shard count: starts a private PostgreSQL database, Prosody (anonymous host for the bots), K shard processes
 // and the front door (`annex run` each), connects 2N anonymous bot clients speaking the compact protocol, checks
@@ -9,7 +16,7 @@
 // measures snapshots received per shard and the CPU of every process (/proc/<pid>/stat) over MEASURE_S. Then one
 // player of each room leaves, and the bench checks that every game finished and is on the shared leaderboard.
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,6 +34,11 @@ const INPUT_HZ = 10;
 const SNAP_HZ = 20;
 const [shardList = "1,2,3", roomArg = "100"] = process.argv.slice(2);
 const ROOMS = Number(roomArg);
+const SERVER = process.env.SERVER ?? "prosody";
+if (SERVER !== "prosody" && SERVER !== "ejabberd-cluster") {
+  console.error(`SERVER must be "prosody" or "ejabberd-cluster", got ${JSON.stringify(SERVER)}`);
+  process.exit(2);
+}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** CPU seconds (user + system) of a process so far, from /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s). */
@@ -36,6 +48,45 @@ function cpuSeconds(pid) {
     return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return NaN;
+  }
+}
+
+/**
+ * The pid of the beam.smp (the Erlang VM) below an ejabberd node: ManagedEjabberd's pid is ejabberdctl's shell,
+ * the leader of its own process group, and the VM is the group's beam.smp.
+ */
+function beamPid(groupLeader) {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const pgrp = Number(stat.slice(stat.lastIndexOf(") ") + 2).split(" ")[2]);
+      if (comm === "beam.smp" && pgrp === groupLeader) return Number(entry);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  throw new Error(`no beam.smp in process group ${groupLeader}`);
+}
+
+/**
+ * The XMPP server of one run: where the bots connect (c2sPort, anonymous domain), where the components connect,
+ * the processes whose CPU the line reports, and stop().
+ */
+async function startXmpp(components) {
+  const testing = await import(join(ROOT, "dist/src/testing/index.js"));
+  if (SERVER === "prosody") {
+    const prosody = await testing.ManagedProsody.start({ components, web: { anonymousHost: "anon.localhost" }, logLevel: "error" });
+    return { c2sPort: prosody.c2sPort, componentPort: prosody.componentPort, pids: { prosody: prosody.pid }, stop: () => prosody.stop() };
+  }
+  const cluster = await testing.ManagedEjabberdCluster.start({ nodes: 2, components, web: { anonymousHost: "anon.localhost" } });
+  try {
+    const pids = Object.fromEntries(cluster.nodes.map((n, i) => [`ejabberd${i + 1}`, beamPid(n.pid)]));
+    return { c2sPort: cluster.nodes[0].c2sPort, componentPort: cluster.nodes[1].componentPort, pids, stop: () => cluster.stop() };
+  } catch (e) {
+    await cluster.stop();
+    throw e;
   }
 }
 
@@ -94,32 +145,31 @@ class Player {
 }
 
 async function run(shardCount, pgServer) {
-  const { ManagedProsody } = await import(join(ROOT, "dist/src/testing/index.js"));
   const url = await pgServer.createDatabase();
   const shards = Array.from({ length: shardCount }, (_, i) => `pong-${i + 1}.bench`);
   const secret = "bench-secret";
-  const prosody = await ManagedProsody.start({ components: [FRONT, ...shards].map((domain) => ({ domain, secret })), web: { anonymousHost: "anon.localhost" }, logLevel: "error" });
+  const xmpp = await startXmpp([FRONT, ...shards].map((domain) => ({ domain, secret })));
   const procs = [];
   const players = [];
   try {
-    return await measureWith(shardCount, shards, url, prosody, procs, players);
+    return await measureWith(shardCount, shards, url, xmpp, procs, players);
   } finally {
     await Promise.all(players.map((p) => p.c.stop().catch(() => undefined)));
     for (const p of procs) await p.stop();
-    await prosody.stop();
+    await xmpp.stop();
   }
 }
 
-async function measureWith(shardCount, shards, url, prosody, procs, players) {
+async function measureWith(shardCount, shards, url, xmpp, procs, players) {
   const secret = "bench-secret";
-  for (const d of shards) procs.push(await startAnnex(prosody.componentPort, d, secret, url));
-  procs.push(await startAnnex(prosody.componentPort, FRONT, secret, url));
+  for (const d of shards) procs.push(await startAnnex(xmpp.componentPort, d, secret, url));
+  procs.push(await startAnnex(xmpp.componentPort, FRONT, secret, url));
   const db = new pg.Client(url);
   await db.connect();
   while ((await db.query("SELECT 1 FROM pong_shards")).rowCount < shardCount) await sleep(100);
 
   for (let i = 0; i < ROOMS * 2; i++) {
-    const c = client({ service: `xmpp://127.0.0.1:${prosody.c2sPort}`, domain: "anon.localhost" });
+    const c = client({ service: `xmpp://127.0.0.1:${xmpp.c2sPort}`, domain: "anon.localhost" });
     c.reconnect.stop();
     c.on("error", () => undefined);
     const p = new Player(c);
@@ -135,7 +185,7 @@ async function measureWith(shardCount, shards, url, prosody, procs, players) {
 
   const inputs = setInterval(() => { for (const p of players) p.input(); }, 1000 / INPUT_HZ);
   await sleep(WARMUP_S * 1000);
-  const pids = { ...Object.fromEntries(procs.map((p) => [p.domain, p.child.pid])), prosody: prosody.pid, bench: process.pid };
+  const pids = { ...Object.fromEntries(procs.map((p) => [p.domain, p.child.pid])), ...xmpp.pids, bench: process.pid };
   const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
   for (const p of players) p.counting = true;
   const m0 = Date.now();
@@ -165,10 +215,12 @@ async function measureWith(shardCount, shards, url, prosody, procs, players) {
   const onBoard = Number((await db.query("SELECT count(*) AS n FROM pong_players")).rows[0].n);
   const roomsLeft = Number((await db.query("SELECT count(*) AS n FROM pong_rooms")).rows[0].n);
   await db.end();
+  const serverCpu = Object.fromEntries(Object.keys(xmpp.pids).map((k) => [k, cpu[k]]));
   return {
+    ...(SERVER === "prosody" ? {} : { server: SERVER }),
     shards: shardCount, rooms: ROOMS, seated, seatedMs, measuredSeconds: Math.round(seconds * 10) / 10,
     snapshotsPerSecond: Math.round(received / seconds), delivery: Math.round((received / (players.length * SNAP_HZ * seconds)) * 1000) / 1000,
-    perShard, cpuPercent: { frontDoor: cpu[FRONT], prosody: cpu.prosody, bench: cpu.bench },
+    perShard, cpuPercent: { frontDoor: cpu[FRONT], ...serverCpu, bench: cpu.bench },
     finished: players.filter((p) => p.over).length / 2, gamesStored: games, playersOnBoard: onBoard, roomsLeftInDirectory: roomsLeft,
   };
 }
