@@ -34,7 +34,11 @@ export interface EjabberdOptions {
   dir?: string;
   /** Fixed ports; default free ones. */
   ports?: { c2s?: number; component?: number; http?: number };
-  logLevel?: "debug" | "info" | "warning" | "error";
+  /**
+   * ejabberd's log level: debug or info (the default). Not quieter: start() knows the node is ready from the
+   * info-level line "ejabberd … is started in the node", which warning or error would never write.
+   */
+  logLevel?: "debug" | "info";
   /** The server's own XEP-0060 service (mod_pubsub, with mod_caps) at this JID; `publishers` may create nodes and publish. */
   pubsub?: { service: string; publishers?: string[] };
   /** A XEP-0045 service (mod_muc) at this JID. */
