@@ -24,6 +24,7 @@ const N = Number(process.env.N ?? 40_000);
 // A budget no input reaches, so every input goes the whole way (the rate limiter still takes a token for each).
 const h = createHarness(Pong, { domain: DOMAIN, options: { seed: 1, inputRateHz: 1e9, inputBurst: 1e9 } });
 await h.start();
+const pong = h.host.instance(Pong);
 const players = Array.from({ length: PLAYERS }, (_, i) => `p${i}@bench.test/bot`);
 for (const p of players) await h.inject(`<message from='${p}' to='${DOMAIN}'><join xmlns='${NS}' opponent='bot'/></message>`);
 
@@ -57,6 +58,6 @@ const reps = Number(process.env.REPS ?? 3);
 const xs = [];
 for (let rep = 0; rep < reps; rep++) xs.push(await measure());
 const median = [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log(JSON.stringify({ root: ROOT, inputs: N, players: PLAYERS, cpuUsPerInput: { median, min: Math.min(...xs), max: Math.max(...xs), all: xs }, errors, errorReplies: h.sent.filter((s) => s.attrs.type === "error").length }));
+console.log(JSON.stringify({ root: ROOT, inputs: N, players: PLAYERS, cpuUsPerInput: { median, min: Math.min(...xs), max: Math.max(...xs), all: xs }, errors, errorReplies: h.sent.filter((s) => s.attrs.type === "error").length, accepted: pong.arena.stats.inputsAccepted, drops: pong.arena.drops }));
 await h.stop({ drainMs: 0 }).catch(() => undefined);
 process.exit(0);

@@ -210,7 +210,8 @@ export class Pong implements OnStart, OnStop, OnOffline {
    * (`via`, for a book client, which is then answered through it).
    */
   command(jid: string, protocol: Protocol, payload: Element, via: string | undefined): void | Promise<void> {
-    const bare = jid.split("/")[0]!;
+    const slash = jid.indexOf("/");
+    const bare = slash === -1 ? jid : jid.slice(0, slash);
     const checkingIn = protocol === "book" ? bookAction(payload) === "playercheckingin" : payload.name === "join" && payload.attrs.xmlns === COMPACT_NS;
     if (checkingIn && this.cluster) {
       // A shard's arena only takes seats back; a new player goes into the shared queue (cluster.ts).
