@@ -5,7 +5,7 @@
  */
 import "reflect-metadata";
 export { Component, Handlers, Service, Guard, Inject, Message, Presence, Iq, DiscoInfo, DiscoItems, type IqHandlerResult, type StanzaHandlerResult } from "./handlers/decorators.js";
-export type { ComponentOptions, Identity, IqFilter, RouteFilter, HandlerClass, CanHandle, GuardFn, GuardContext } from "./handlers/metadata.js";
+export type { ComponentOptions, Identity, IqFilter, RouteFilter, HandlerClass, CanHandle, GuardFn, GuardContext, Guard as GuardSpec, DiscoProviderKind } from "./handlers/metadata.js";
 export { definePlugin, type Plugin, type PluginContext, type PluginProvider } from "./handlers/plugin.js";
 export { HandlerRegistry, RegistryError } from "./handlers/registry.js";
 export { Logger, ComponentConfig, ComponentInstances } from "./handlers/tokens.js";
@@ -61,14 +61,17 @@ export { ANNEX_VERSION } from "./version.js";
 export { buildForm, parseForm, formValues, formType, parseBoolean, type DataForm, type FormField, type FieldType, type FormType } from "./stanza/forms.js";
 export { parseRsm, buildRsm, buildRsmRequest, NS_RSM, type RsmRequest, type RsmResult } from "./stanza/rsm.js";
 // Types that public signatures show (so a user can name them, and the API reference can link them).
-export type { ClassifiedFailure } from "./errors.js";
+export type { ClassifiedFailure, FailureClass } from "./errors.js";
 export type { KeepaliveOptions } from "./connection/keepalive.js";
 export type { TransportTls } from "./connection/transport.js";
 export type { StanzaKind } from "./handlers/metadata.js";
-export type { RouteDecorator } from "./handlers/decorators.js";
+export type { RouteDecorator, HandlerMethod, Awaitable } from "./handlers/decorators.js";
 export type { DiscoProvider } from "./handlers/registry.js";
 export type { Dispatcher } from "./dispatch/dispatcher.js";
 export type { IqCaller } from "./dispatch/iq-caller.js";
 export type { StanzaContext } from "./dispatch/incoming.js";
-export type { AnnexMetrics } from "./ops/metrics.js";
+export type { AnnexMetrics, Labels, StanzaCounts, KindCounts } from "./ops/metrics.js";
 export type { ConfigSources } from "./config/load.js";
+export type { Addressee } from "./dispatch/sender.js";
+export type { RosterListener } from "./plugins/presence-subscription.js";
+export type { ServerKind as LinkServerKind } from "./connection/server-kind.js";

@@ -104,7 +104,19 @@ export class LoadGenerator {
     }
     // Each slice its own write: the receiver sees boundaries inside multi-byte characters.
     const bytes = Buffer.from(out, "utf8");
-    for (let i = 0; i < bytes.length; i += slice) this.socket.write(bytes.subarray(i, i + slice));
+    const gap = this.workload.sliceGapMs;
+    for (let i = 0; i < bytes.length; i += slice) {
+      const part = bytes.subarray(i, i + slice);
+      if (!gap) {
+        this.socket.write(part);
+        continue;
+      }
+      // Spaced slices stay in order across writes: each waits for the slot after the previous one.
+      const now = performance.now();
+      const at = Math.max(now, this.nextSliceAt ?? 0);
+      this.nextSliceAt = at + gap;
+      setTimeout(() => this.socket.write(part), at - now);
+    }
   }
 
   /** Keeps `window` stanzas in flight (closed loop). */

@@ -56,12 +56,15 @@ export function nonAsciiBody(id, bytes) {
 /**
  * S5: large non-ASCII bodies. In direct mode `sliceBytes` makes the generator write each stanza in
  * slices, so the component reads boundaries inside characters. The echoed body must be identical.
+ * `sliceGapMs` spaces the slices out in time: without it the kernel may join slices written back to back into
+ * one read (the generator's own tests need the boundaries for certain).
  */
-export function largeWorkload({ bytes, sliceBytes }) {
+export function largeWorkload({ bytes, sliceBytes, sliceGapMs }) {
   const bodies = new Map();
   return {
     name: `large-${bytes}B`,
     sliceBytes,
+    sliceGapMs,
     bodies,
     stanza(id) {
       const body = nonAsciiBody(id, bytes);

@@ -78,10 +78,11 @@ describe("load generator", () => {
   });
 
   it("sees characters split across reads damaged, and whole when the variant decodes as a stream", async () => {
-    const broken = await setup(largeWorkload({ bytes: 5000, sliceBytes: 1000 }), { decodeEachChunkAlone: true });
+    // Slices 5 ms apart, so the variant reads each on its own (back to back, the kernel may join them).
+    const broken = await setup(largeWorkload({ bytes: 5000, sliceBytes: 1000, sliceGapMs: 5 }), { decodeEachChunkAlone: true });
     const b = await sendAndWait(broken, 4);
     assert.ok(b.corrupt > 0, `expected corruption, got ${JSON.stringify(b)}`);
-    const sound = await setup(largeWorkload({ bytes: 5000, sliceBytes: 1000 }));
+    const sound = await setup(largeWorkload({ bytes: 5000, sliceBytes: 1000, sliceGapMs: 5 }));
     const s = await sendAndWait(sound, 4);
     assert.equal(s.corrupt, 0);
     assert.equal(s.ok, 4);

@@ -65,13 +65,13 @@ export function Guard(...guards: GuardType[]): ClassDecorator & MethodDecorator 
   }) as ClassDecorator & MethodDecorator;
 }
 
-type Awaitable<T> = T | Promise<T>;
+export type Awaitable<T> = T | Promise<T>;
 /** What a message or presence handler may return: stanzas to send. */
 export type StanzaHandlerResult = Element | Element[] | undefined | void;
 /** What an IQ handler may return: the result's payload (one element, not a whole <iq/>), or nothing. */
 export type IqHandlerResult = Element | undefined | void;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type HandlerMethod<R> = (stanza: any) => Awaitable<R>;
+export type HandlerMethod<R> = (stanza: any) => Awaitable<R>;
 /** A method decorator that makes TypeScript check the handler's return type. */
 export type RouteDecorator<R> = <M extends HandlerMethod<R>>(target: object, method: string | symbol, descriptor: TypedPropertyDescriptor<M>) => void;
 

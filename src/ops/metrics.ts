@@ -4,7 +4,7 @@ import type { Middleware } from "../pipeline/pipeline.js";
 
 const PREFIX = "annex_";
 
-type KindCounts = { message: number; presence: number; iq: number };
+export type KindCounts = { message: number; presence: number; iq: number };
 export interface StanzaCounts {
   in: KindCounts;
   out: KindCounts;
@@ -115,7 +115,7 @@ export class AnnexMetrics {
   }
 }
 
-type Labels = Record<string, string | number>;
+export type Labels = Record<string, string | number>;
 
 /**
  * Metrics a component adds (injectable as `Metrics`): names get the `annex_` prefix and every series

@@ -15,7 +15,7 @@ export type PresenceSubscriptionOptions = z.infer<typeof PresenceSubscriptionOpt
 
 export const PRESENCE_SUBSCRIPTION_OPTIONS = Symbol.for("annex:plugin:presence-subscription:options");
 
-type RosterListener = (change: "subscribed" | "unsubscribed", bareJid: string) => void;
+export type RosterListener = (change: "subscribed" | "unsubscribed", bareJid: string) => void;
 
 /**
  * The component's roster (Slixmpp's component roster, in memory): the bare JIDs subscribed to the
