@@ -10,6 +10,17 @@ import { BOOK_NS, bookAction, bookPaddleY, COMPACT_NS, type Protocol, SHARD_NS }
 import { publishResult } from "./results-feed.js";
 import { nickOf } from "./names.js";
 import { sharedScheduler, takeSummary } from "./scheduler.js";
+import { stanzaBytesOver } from "./limits.js";
+
+// annex's parseJid hands out one shared (never mutated) JID per address, so its string is made once, not per
+// input twice (guard and route); the same string object also keeps its hash for the rate limiter's and the
+// arena's map lookups.
+const jidStrings = new WeakMap<object, string>();
+function jidString(jid: { toString(): string }): string {
+  let text = jidStrings.get(jid);
+  if (text === undefined) jidStrings.set(jid, (text = jid.toString()));
+  return text;
+}
 
 /** The game handlers' guard: a stanza too large is refused with policy-violation, one over budget is dropped. */
 const admitGameStanza: GuardFn<IncomingMessage> = (msg, { instance }) => (instance as Pong).admit(msg);
@@ -171,7 +182,7 @@ export class Pong implements OnStart, OnStop, OnOffline {
    * service, handed to the shard that holds the seat, the room, or the queue's next room (cluster.ts).
    */
   private async route(msg: IncomingMessage, protocol: Protocol, payload: Element, kind: "checkIn" | "spectate" | "play" | "leave", roomId?: string): Promise<void> {
-    const jid = msg.from.toString();
+    const jid = jidString(msg.from);
     const cluster = this.cluster;
     if (!cluster) return this.command(jid, protocol, payload, undefined);
     if (kind === "checkIn") {
@@ -199,7 +210,8 @@ export class Pong implements OnStart, OnStop, OnOffline {
    * (`via`, for a book client, which is then answered through it).
    */
   command(jid: string, protocol: Protocol, payload: Element, via: string | undefined): void | Promise<void> {
-    const bare = jid.split("/")[0]!;
+    const slash = jid.indexOf("/");
+    const bare = slash === -1 ? jid : jid.slice(0, slash);
     const checkingIn = protocol === "book" ? bookAction(payload) === "playercheckingin" : payload.name === "join" && payload.attrs.xmlns === COMPACT_NS;
     if (checkingIn && this.cluster) {
       // A shard's arena only takes seats back; a new player goes into the shared queue (cluster.ts).
@@ -385,12 +397,12 @@ export class Pong implements OnStart, OnStop, OnOffline {
 
   /** Size cap, then the sender's token bucket; false = drop silently (over budget). The game handlers' guard. */
   admit(msg: IncomingMessage): boolean {
-    const bytes = Buffer.byteLength(msg.element.toString());
-    if (bytes > this.config.options.maxStanzaBytes) {
+    const bytes = stanzaBytesOver(msg.element, this.config.options.maxStanzaBytes);
+    if (bytes !== undefined && bytes > this.config.options.maxStanzaBytes) {
       this.arena.drops.oversized++;
       throw new StanzaError("policy-violation", { type: "modify", text: `game stanza of ${bytes} bytes exceeds the limit of ${this.config.options.maxStanzaBytes}` });
     }
-    return this.arena.allow(msg.from.toString());
+    return this.arena.allow(jidString(msg.from));
   }
 
   private async finished(result: GameResult): Promise<void> {

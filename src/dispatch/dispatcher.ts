@@ -247,7 +247,9 @@ export class Dispatcher {
     for (const guard of route.guards) {
       let allowed: boolean;
       try {
-        allowed = await this.runGuard(guard, incoming, instance);
+        // Most guards answer at once; awaiting a plain boolean would still cost a promise per stanza.
+        const verdict = this.runGuard(guard, incoming, instance);
+        allowed = typeof verdict === "boolean" ? verdict : await verdict;
       } catch (err) {
         if (!(err instanceof StanzaError)) throw err;
         this.deps.hooks?.refused?.(handlerName(route), route.kind);
