@@ -9,16 +9,8 @@ import { z } from "zod";
 import { loadConfigFile, parseConfig, resolveSecret } from "../../src/config/load.js";
 import { resolveComponentClass } from "../../src/runtime/catalogue.js";
 import { readFileSync } from "node:fs";
+import { configErrorLines } from "./config-errors.js";
 
-function configErrorLines(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err.lines;
-  }
-  assert.fail("expected a ConfigError");
-}
 
 describe("config file", () => {
   test("a valid file gets defaults for server and log", () => {

@@ -12,20 +12,12 @@ import { COMMANDS } from "../../src/cli/usage.js";
 import { editDistance, suggestKey } from "../../src/config/errors.js";
 import { findJsonSyntaxError } from "../../src/config/json.js";
 import { loadConfigFile, parseConfig } from "../../src/config/load.js";
+import { configErrorLines } from "./config-errors.js";
 
 // Item 5 of issue 14: each message a newcomer meets names the place, what is wrong and the fix.
 
 const silent = pino({ level: "silent" });
 
-function configErrorLines(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err.lines;
-  }
-  assert.fail("expected a ConfigError");
-}
 
 async function rejectedLines(promise: Promise<unknown>): Promise<string[]> {
   try {

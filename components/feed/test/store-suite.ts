@@ -332,3 +332,19 @@ export function storeSuite(name: string, factory: StoreFactory): void {
     }
   });
 }
+
+/**
+ * A store opened on a file or database of the previous schema (one pending subscription of alice to "n", one
+ * item "a"): the old rows are there, and every piece of the new subscription state can be written.
+ */
+export async function assertPreviousSchemaMigrated(store: FeedStore): Promise<void> {
+  assert.deepEqual(await store.subscriptions(), [{ node: "n", jid: "alice@localhost", state: "pending", options: '{"deliver":false}' }]);
+  assert.deepEqual((await store.page("n", { max: 10 })).items.map((i) => i.id), ["a"]);
+  await store.saveSubscription({ node: "n", jid: "bob@localhost/w", state: "subscribed", temporary: { boundTo: "bob@localhost/w", holder: "h", leaseUntil: Date.now() + 60_000 } });
+  await store.setPresent("bob@localhost/w", { holder: "h", leaseUntil: Date.now() + 60_000 });
+  await store.setPresenceAccess("bob@localhost", true);
+  await store.markNotified("n", 1);
+  assert.equal((await store.subscriptions("n")).length, 2);
+  assert.equal(await store.notifiedUpTo("n"), 1);
+  assert.ok((await store.publish("n", { payload: "<x xmlns='urn:example'/>", publisher: "p" })).item.seq > 1);
+}

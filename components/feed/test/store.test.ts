@@ -6,7 +6,7 @@ import { after, test } from "node:test";
 import Database from "better-sqlite3";
 import { openStore } from "../store/open.js";
 import { SqliteStore } from "../store/sqlite.js";
-import { storeSuite } from "./store-suite.js";
+import { assertPreviousSchemaMigrated, storeSuite } from "./store-suite.js";
 
 storeSuite("memory", { create: () => openStore("memory") });
 
@@ -56,15 +56,7 @@ test("sqlite: a file of the previous schema opens, keeps its items and subscript
   old.close();
   const store = await openStore(`sqlite:${path}`);
   try {
-    assert.deepEqual(await store.subscriptions(), [{ node: "n", jid: "alice@localhost", state: "pending", options: '{"deliver":false}' }]);
-    assert.deepEqual((await store.page("n", { max: 10 })).items.map((i) => i.id), ["a"]);
-    await store.saveSubscription({ node: "n", jid: "bob@localhost/w", state: "subscribed", temporary: { boundTo: "bob@localhost/w", holder: "h", leaseUntil: Date.now() + 60_000 } });
-    await store.setPresent("bob@localhost/w", { holder: "h", leaseUntil: Date.now() + 60_000 });
-    await store.setPresenceAccess("bob@localhost", true);
-    await store.markNotified("n", 1);
-    assert.equal((await store.subscriptions("n")).length, 2);
-    assert.equal(await store.notifiedUpTo("n"), 1);
-    assert.ok((await store.publish("n", { payload: "<x xmlns='urn:example'/>", publisher: "p" })).item.seq > 1);
+    await assertPreviousSchemaMigrated(store);
   } finally {
     await store.close();
   }
