@@ -74,14 +74,15 @@ function onText(text) {
   for (;;) {
     const start = buffer.indexOf("<", from);
     if (start === -1) break;
+    // The start tag must be whole before its name is judged: a read can end inside "<mess".
+    const tagEnd = buffer.indexOf(">", start);
+    if (tagEnd === -1) break;
     const name = buffer.startsWith("<message", start) ? "message" : /^<(iq|presence)[\s/>]/.exec(buffer.slice(start, start + 10))?.[1];
     if (name === undefined) {
       bad++;
       from = buffer.length; // unknown markup: drop what we have (counted) rather than misread it
       break;
     }
-    const tagEnd = buffer.indexOf(">", start);
-    if (tagEnd === -1) break;
     let end;
     if (buffer[tagEnd - 1] === "/") end = tagEnd + 1;
     else {
