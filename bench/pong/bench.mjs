@@ -97,6 +97,8 @@ async function startAnnex(port, secret, rooms) {
   await writeFile(join(dir, "annex.json"), JSON.stringify(config));
   // CPU_PROF=<dir>: the component runs under `node --cpu-prof` (analyse with bench/lib/profile.mjs analyseProfile).
   const prof = process.env.CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.CPU_PROF] : [];
+  // ANNEX_NODE_ARGS="--import x.mjs …": more node options for the component's process (an allocation sampler).
+  if (process.env.ANNEX_NODE_ARGS) prof.push(...process.env.ANNEX_NODE_ARGS.split(" "));
   const child = spawn(process.execPath, [...prof, ANNEX, "run", "--config", join(dir, "annex.json")], { stdio: ["ignore", "pipe", "pipe"] });
   const stats = [];
   let out = "";

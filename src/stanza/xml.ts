@@ -1,4 +1,4 @@
-import { Element, clone, createElement, parse } from "ltx";
+import { Element, clone, parse } from "ltx";
 
 export { Element };
 
@@ -18,7 +18,10 @@ export function xml(name: string, attrs?: Record<string, string | number | undef
       if (value !== undefined && value !== null) clean[key] = typeof value === "string" ? value : String(value);
     }
   }
-  const el = createElement(name, clean);
+  // What ltx's createElement would build, without its second pass over the attributes (Object.entries and a
+  // copy into a fresh object): `clean` already holds only strings. Every outbound stanza is built here.
+  const el = new Element(name);
+  el.attrs = clean;
   appendChildren(el, children);
   return el;
 }
