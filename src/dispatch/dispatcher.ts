@@ -100,15 +100,26 @@ export class Dispatcher {
   }
 
   private run(stanza: Element): Promise<void> {
-    const task = this.handle(stanza).catch((err: unknown) => {
-      this.deps.log.error({ err, stanza: stanzaForLog(stanza) }, "dispatch failed");
-    });
+    let outcome: void | Promise<void>;
+    try {
+      outcome = this.handle(stanza);
+    } catch (err) {
+      this.failed(err, stanza);
+      return DONE;
+    }
+    // Handled already (a synchronous guard and handler, nothing to send or sent without waiting): it held no slot.
+    if (!isPromiseLike(outcome)) return DONE;
+    const task = Promise.resolve(outcome).catch((err: unknown) => this.failed(err, stanza));
     this.inFlight.add(task);
     void task.finally(() => {
       this.inFlight.delete(task);
       this.pump();
     });
     return task;
+  }
+
+  private failed(err: unknown, stanza: Element): void {
+    this.deps.log.error({ err, stanza: stanzaForLog(stanza) }, "dispatch failed");
   }
 
   private runWaiting(waiting: Waiting): void {
@@ -159,7 +170,11 @@ export class Dispatcher {
     return this.inFlight.size;
   }
 
-  private async handle(stanza: Element): Promise<void> {
+  /**
+   * Synchronous until something really waits (an async guard or handler, a send whose result is awaited): most
+   * stanzas are handled within the call, without a promise and a microtask per layer (bench/findings.md).
+   */
+  private handle(stanza: Element): void | Promise<void> {
     const { log, config } = this.deps;
     if (stanza.name !== "message" && stanza.name !== "presence" && stanza.name !== "iq") {
       log.debug({ name: stanza.name }, "ignored non-stanza element");
@@ -212,7 +227,7 @@ export class Dispatcher {
     await this.deps.sender.sendBuilt(result, iq.to);
   }
 
-  private async handleOther(stanza: Element, incoming: IncomingMessage | IncomingPresence): Promise<void> {
+  private handleOther(stanza: Element, incoming: IncomingMessage | IncomingPresence): void | Promise<void> {
     if (!this.accepting) return;
     const route = this.deps.registry.match(stanza);
     if (!route) {
@@ -220,47 +235,90 @@ export class Dispatcher {
       incoming.log.debug({ type: incoming.type }, `no handler for this ${stanza.name}`);
       return;
     }
-    let result: Element[];
+    let refusal: Refusal | Promise<Refusal>;
     try {
-      const refusal = await this.guard(route, incoming);
-      if (refusal && !refusal.error) {
-        incoming.log.debug({ handler: handlerName(route) }, "refused by a guard: dropped");
-        return;
-      }
-      if (refusal?.error) throw refusal.error;
-      result = stanzasOut(handlerName(route), await this.invoke(route, incoming));
+      refusal = this.guard(route, incoming);
     } catch (err) {
-      const error = this.toStanzaError(err, incoming, route);
-      // Never answer an error with an error (RFC 6120 §8.3.1).
-      if (incoming.type === "error") return;
-      const reply = xml(stanza.name, { type: "error", id: incoming.id, from: incoming.to.toString(), to: incoming.from.toString() }, error.toElement());
-      await this.deps.sender.sendBuilt(reply, incoming.to);
-      return;
+      return this.otherFailed(stanza, incoming, route, err);
     }
-    for (const out of result) await this.deps.sender.send(out);
+    if (isPromiseLike(refusal)) {
+      return refusal.then((r) => this.otherGuarded(stanza, incoming, route, r), (err: unknown) => this.otherFailed(stanza, incoming, route, err));
+    }
+    return this.otherGuarded(stanza, incoming, route, refusal);
   }
 
-  /** Runs the route's guards in order; the first that says no decides. */
-  private async guard(route: Route, incoming: Incoming): Promise<Refusal> {
+  private otherGuarded(stanza: Element, incoming: IncomingMessage | IncomingPresence, route: Route, refusal: Refusal): void | Promise<void> {
+    if (refusal && !refusal.error) {
+      incoming.log.debug({ handler: handlerName(route) }, "refused by a guard: dropped");
+      return;
+    }
+    let result: HandlerResult | Promise<HandlerResult>;
+    try {
+      if (refusal?.error) throw refusal.error;
+      result = this.invoke(route, incoming);
+    } catch (err) {
+      return this.otherFailed(stanza, incoming, route, err);
+    }
+    if (isPromiseLike(result)) {
+      return result.then((r) => this.otherAnswered(stanza, incoming, route, r), (err: unknown) => this.otherFailed(stanza, incoming, route, err));
+    }
+    return this.otherAnswered(stanza, incoming, route, result);
+  }
+
+  private otherAnswered(stanza: Element, incoming: IncomingMessage | IncomingPresence, route: Route, result: HandlerResult): void | Promise<void> {
+    let out: Element[];
+    try {
+      out = stanzasOut(handlerName(route), result);
+    } catch (err) {
+      return this.otherFailed(stanza, incoming, route, err);
+    }
+    if (out.length > 0) return this.sendInOrder(out);
+  }
+
+  /** A handler's stanzas, each sent once the one before it was taken (a refused one stops the rest). */
+  private async sendInOrder(out: Element[]): Promise<void> {
+    for (const stanza of out) await this.deps.sender.send(stanza);
+  }
+
+  private otherFailed(stanza: Element, incoming: IncomingMessage | IncomingPresence, route: Route, err: unknown): void | Promise<void> {
+    const error = this.toStanzaError(err, incoming, route);
+    // Never answer an error with an error (RFC 6120 §8.3.1).
+    if (incoming.type === "error") return;
+    const reply = xml(stanza.name, { type: "error", id: incoming.id, from: incoming.to.toString(), to: incoming.from.toString() }, error.toElement());
+    return this.deps.sender.sendBuilt(reply, incoming.to);
+  }
+
+  /** Runs the route's guards in order; the first that says no decides. Synchronous while the guards are. */
+  private guard(route: Route, incoming: Incoming): Refusal | Promise<Refusal> {
     if (route.guards.length === 0) return undefined;
-    const instance = this.deps.instanceOf(route.owner);
-    for (const guard of route.guards) {
-      let allowed: boolean;
+    return this.guardFrom(route, incoming, this.deps.instanceOf(route.owner), 0);
+  }
+
+  private guardFrom(route: Route, incoming: Incoming, instance: object, start: number): Refusal | Promise<Refusal> {
+    for (let i = start; i < route.guards.length; i++) {
+      let verdict: boolean | Promise<boolean>;
       try {
-        // Most guards answer at once; awaiting a plain boolean would still cost a promise per stanza.
-        const verdict = this.runGuard(guard, incoming, instance);
-        allowed = typeof verdict === "boolean" ? verdict : await verdict;
+        verdict = this.runGuard(route.guards[i]!, incoming, instance);
       } catch (err) {
-        if (!(err instanceof StanzaError)) throw err;
-        this.deps.hooks?.refused?.(handlerName(route), route.kind);
-        return { error: err };
+        return this.guardThrew(route, err);
       }
-      if (!allowed) {
-        this.deps.hooks?.refused?.(handlerName(route), route.kind);
-        return {};
+      if (isPromiseLike(verdict)) {
+        return Promise.resolve(verdict).then((allowed) => (allowed ? this.guardFrom(route, incoming, instance, i + 1) : this.refuse(route)), (err: unknown) => this.guardThrew(route, err));
       }
+      if (!verdict) return this.refuse(route);
     }
     return undefined;
+  }
+
+  private refuse(route: Route, error?: StanzaError): Refusal {
+    this.deps.hooks?.refused?.(handlerName(route), route.kind);
+    return error ? { error } : {};
+  }
+
+  /** A guard that throws a StanzaError refuses with it; anything else it throws is a failure of the handler. */
+  private guardThrew(route: Route, err: unknown): Refusal {
+    if (!(err instanceof StanzaError)) throw err;
+    return this.refuse(route, err);
   }
 
   private runGuard(guard: Guard, incoming: Incoming, instance: object): boolean | Promise<boolean> {
@@ -270,20 +328,36 @@ export class Dispatcher {
     return (guard as (s: Incoming, c: GuardContext) => boolean | Promise<boolean>)(incoming, { instance, resolve: this.deps.resolve });
   }
 
-  private async invoke(route: Route, incoming: Incoming): Promise<HandlerResult> {
+  private invoke(route: Route, incoming: Incoming): HandlerResult | Promise<HandlerResult> {
     const instance = this.deps.instanceOf(route.owner) as Record<string | symbol, (arg: Incoming) => unknown>;
     const method = instance[route.method];
     if (typeof method !== "function") throw new Error(`${route.owner.name}.${String(route.method)} is not a method`);
     const started = performance.now();
-    let outcome: "ok" | "error" = "error";
+    let result: unknown;
     try {
-      const result = (await method.call(instance, incoming)) as HandlerResult;
-      outcome = "ok";
-      return result;
-    } finally {
-      const seconds = (performance.now() - started) / 1000;
-      this.deps.hooks?.handled?.(handlerName(route), route.kind, seconds, outcome);
+      result = method.call(instance, incoming);
+    } catch (err) {
+      this.handled(route, started, "error");
+      throw err;
     }
+    if (isPromiseLike(result)) {
+      return Promise.resolve(result).then(
+        (value) => {
+          this.handled(route, started, "ok");
+          return value as HandlerResult;
+        },
+        (err: unknown) => {
+          this.handled(route, started, "error");
+          throw err;
+        },
+      );
+    }
+    this.handled(route, started, "ok");
+    return result as HandlerResult;
+  }
+
+  private handled(route: Route, started: number, outcome: "ok" | "error"): void {
+    this.deps.hooks?.handled?.(handlerName(route), route.kind, (performance.now() - started) / 1000, outcome);
   }
 
   private toStanzaError(err: unknown, incoming: Incoming, route: Route): StanzaError {
@@ -299,6 +373,14 @@ export class Dispatcher {
     const reply = xml("iq", { type: "error", id: iq.id, from: iq.to.toString(), to: iq.from.toString() }, error.toElement());
     await this.deps.sender.sendBuilt(reply, iq.to);
   }
+}
+
+/** What a stanza that was handled within the call returns. */
+const DONE: Promise<void> = Promise.resolve();
+
+/** A promise (or any thenable) rather than a value: only then is there anything to wait for. */
+function isPromiseLike<T>(x: T | PromiseLike<T>): x is Promise<T> {
+  return typeof x === "object" && x !== null && typeof (x as { then?: unknown }).then === "function";
 }
 
 function isResponse(stanza: Element): boolean {

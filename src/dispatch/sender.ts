@@ -127,10 +127,14 @@ export class Sender {
 
   private stampFrom(stanza: Element): void {
     if (!STANZAS.has(stanza.name)) throw errors.notStanza(stanza.name);
-    const from = (stanza.attrs.from as string | undefined) ?? this.domain;
+    const from = stanza.attrs.from as string | undefined;
+    // The component's own domain (almost every stanza) needs no parse to be known ours.
+    if (from === undefined || from === this.domain) {
+      stanza.attrs.from = this.domain;
+      return;
+    }
     const fromJid = tryParseJid(from);
     if (!fromJid || fromJid.domain !== this.domain) throw errors.foreignFrom(from, this.domain);
-    stanza.attrs.from = from;
   }
 }
 

@@ -237,7 +237,11 @@ function iqKey(type: string, child: string, xmlns: string): string {
 function routeAccepts(route: Route, stanza: Element, type: string): boolean {
   if (route.types ? !route.types.includes(type) : type === "error") return false;
   if (route.child === undefined) return true;
-  return stanza.getChildElements().some((c) => c.name === route.child && (route.xmlns === undefined || c.getNS() === route.xmlns));
+  // A loop over the children, not getChildElements().some(…): this runs for every message and presence.
+  for (const c of stanza.children) {
+    if (typeof c !== "string" && c.name === route.child && (route.xmlns === undefined || c.getNS() === route.xmlns)) return true;
+  }
+  return false;
 }
 
 /** Two routes that would take the same stanzas: same kind, an overlapping type, same child and namespace. */
