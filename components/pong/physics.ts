@@ -75,27 +75,37 @@ export interface BallStepResult {
  * catching a ball already behind the face.
  */
 export function stepBall(start: Ball, paddles: readonly [number, number], dt: number, field: Field, physics: Physics): BallStepResult {
-  const ball = { ...start };
+  // Runs for every room every tick: no destructuring or array literals in the loop (each allocated).
+  const ball = { x: start.x, y: start.y, vx: start.vx, vy: start.vy };
   const hits: Side[] = [];
   const r = field.ballRadius;
-  const passed = [false, false];
+  let passedLeft = false;
+  let passedRight = false;
   let remaining = dt;
   for (let i = 0; i < 16 && remaining > 0; i++) {
     const dx = ball.vx * remaining;
     const dy = ball.vy * remaining;
     let t = Infinity;
     let event: "wall" | Side | undefined;
-    if (dy < 0 && ball.y + dy < r) [t, event] = [(r - ball.y) / dy, "wall"];
-    else if (dy > 0 && ball.y + dy > field.height - r) [t, event] = [(field.height - r - ball.y) / dy, "wall"];
-    for (const side of [0, 1] as const) {
-      if (passed[side]) continue;
+    if (dy < 0 && ball.y + dy < r) {
+      t = (r - ball.y) / dy;
+      event = "wall";
+    } else if (dy > 0 && ball.y + dy > field.height - r) {
+      t = (field.height - r - ball.y) / dy;
+      event = "wall";
+    }
+    for (let side: Side = 0; side < 2; side = (side + 1) as Side) {
+      if (side === 0 ? passedLeft : passedRight) continue;
       const face = paddleFace(side, field);
       const edge = side === 0 ? ball.x - r : ball.x + r;
       const towards = side === 0 ? dx < 0 : dx > 0;
       const crosses = side === 0 ? edge >= face && edge + dx < face : edge <= face && edge + dx > face;
       if (!towards || !crosses) continue;
       const tp = (face - edge) / dx;
-      if (tp < t) [t, event] = [tp, side];
+      if (tp < t) {
+        t = tp;
+        event = side;
+      }
     }
     if (event === undefined) {
       ball.x += dx;
@@ -112,7 +122,9 @@ export function stepBall(start: Ball, paddles: readonly [number, number], dt: nu
     }
     const top = paddles[event];
     if (ball.y < top - r || ball.y > top + field.paddleHeight + r) {
-      passed[event] = true; // missed: the ball goes on behind the face
+      // missed: the ball goes on behind the face
+      if (event === 0) passedLeft = true;
+      else passedRight = true;
       continue;
     }
     Object.assign(ball, bounce(ball, event, top, field, physics));

@@ -46,6 +46,15 @@ export interface Seat {
   pausesUsed?: number;
 }
 
+/**
+ * A seat with every field present from the start, in one order: all seats then share one hidden class, so the
+ * per-tick code reading them (step, snapshot, input) stays monomorphic instead of meeting a shape per history.
+ */
+function uniformSeat(s: Seat): Seat {
+  return { side: s.side, jid: s.jid, bare: s.bare, codec: s.codec, via: s.via, bot: s.bot, awaySince: s.awaySince, lastSeq: s.lastSeq,
+    token: s.token, pendingY: s.pendingY, pendingSeq: s.pendingSeq, sentOpponentY: s.sentOpponentY, pauseRequested: s.pauseRequested, pausesUsed: s.pausesUsed };
+}
+
 /** Someone told about a room: how it is spoken to, and through which front door (undefined: directly). */
 export interface Listener {
   codec: WireCodec;
@@ -87,10 +96,14 @@ export class Room {
     readonly id: string,
     readonly seed: number,
     readonly game: Game,
-    readonly seats: [Seat, Seat],
+    seats: [Seat, Seat],
     /** Staggers this room's snapshot ticks against other rooms' (gameloop.md §d1). */
     readonly slot: number,
-  ) {}
+  ) {
+    this.seats = [uniformSeat(seats[0]), uniformSeat(seats[1])];
+  }
+
+  readonly seats: [Seat, Seat];
 
   get over(): boolean {
     return this.game.phase === "over";
@@ -204,12 +217,16 @@ export class Room {
   /** Bots decide, queued inputs apply, away players past their grace forfeit, the game steps. */
   step(tick: number, graceTicks: number): void {
     const { game } = this;
-    for (const side of [0, 1] as const) {
+    // Once per room per tick (60 000 calls a second at 1 000 rooms): plain loop, no destructuring.
+    for (let side: Side = 0; side < 2; side = (side + 1) as Side) {
       const seat = this.seats[side];
       const target = seat.bot ? seat.bot.decide(game) : seat.pendingY;
       if (target !== undefined) game.setTarget(side, target);
       seat.pendingY = undefined;
-      if (seat.pendingSeq !== undefined) [seat.lastSeq, seat.pendingSeq] = [seat.pendingSeq, undefined];
+      if (seat.pendingSeq !== undefined) {
+        seat.lastSeq = seat.pendingSeq;
+        seat.pendingSeq = undefined;
+      }
       if (seat.awaySince !== undefined && tick - seat.awaySince >= graceTicks) game.forfeit(side);
     }
     if (this.requestedPause && tick >= this.requestedPause.until) this.endRequestedPause();

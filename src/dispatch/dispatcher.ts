@@ -4,7 +4,7 @@ import type { HandlerRegistry, Route } from "../handlers/registry.js";
 import type { Guard, GuardContext, HandlerClass } from "../handlers/metadata.js";
 import type { ComponentConfig, Logger } from "../handlers/tokens.js";
 import { StanzaError } from "../stanza/errors.js";
-import { parseJid, tryParseJid } from "../stanza/jid.js";
+import { type JID, parseJid, tryParseJid } from "../stanza/jid.js";
 import { stanzaForLog } from "../stanza/log.js";
 import { type Element, xml } from "../stanza/xml.js";
 import { type Incoming, IncomingIq, IncomingMessage, IncomingPresence, type StanzaContext } from "./incoming.js";
@@ -70,7 +70,10 @@ export class Dispatcher {
   private readonly maxInFlight: number;
   private readonly maxQueued: number;
 
+  private readonly domainJid: JID;
+
   constructor(private readonly deps: DispatcherDeps) {
+    this.domainJid = parseJid(deps.config.domain);
     this.maxInFlight = deps.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
     this.maxQueued = deps.maxQueued ?? DEFAULT_MAX_QUEUED;
   }
@@ -186,7 +189,9 @@ export class Dispatcher {
       log.warn({ stanza: stanzaForLog(stanza) }, "dropped stanza without a valid 'from'");
       return;
     }
-    const to = tryParseJid(stanza.attrs.to as string | undefined) ?? parseJid(config.domain);
+    // Addressed to the component's domain itself (most stanzas): the JID parsed once, no cache lookup.
+    const toAttr = stanza.attrs.to as string | undefined;
+    const to = toAttr === config.domain ? this.domainJid : (tryParseJid(toAttr) ?? this.domainJid);
     const context: StanzaContext = { log: () => log.child({ id: stanza.attrs.id, from: from.toString(), kind: stanza.name }) as Logger, sender: this.deps.sender, config };
     const addresses = { from, to };
 

@@ -12,10 +12,18 @@ const CACHE_SIZE = 10_000;
 export function parseJid(address: string): JID {
   const hit = cache.get(address);
   if (hit) return hit;
-  const parsed = parseUncached(address);
+  // An address read from a stanza is a slice of the whole chunk the parser got (up to 64 KiB): kept as a cache
+  // key, or in the parsed JID's parts, it would keep that chunk alive. The cache keeps its own copy instead.
+  const own = ownCopy(address);
+  const parsed = parseUncached(own);
   if (cache.size >= CACHE_SIZE) cache.clear();
-  cache.set(address, parsed);
+  cache.set(own, parsed);
   return parsed;
+}
+
+/** A flat copy of the string's UTF-16 code units (lossless, lone surrogates included). */
+function ownCopy(s: string): string {
+  return Buffer.from(s, "utf16le").toString("utf16le");
 }
 
 function parseUncached(address: string): JID {
