@@ -15,7 +15,7 @@ export class AnnexMetrics {
   readonly registry = new Registry();
   readonly stanzasIn: Counter<"component" | "kind">;
   readonly stanzasOut: Counter<"component" | "kind">;
-  readonly handlerDuration: Histogram<"component" | "handler" | "outcome">;
+  readonly handlerDuration: PlainHistogram<"component" | "handler" | "outcome">;
   readonly errorsSent: Counter<"component" | "condition">;
   readonly overloaded: Counter<"component" | "kind">;
   readonly refused: Counter<"component" | "handler">;
@@ -40,12 +40,12 @@ export class AnnexMetrics {
       };
     this.stanzasIn = new Counter({ name: `${PREFIX}stanzas_in_total`, help: "Stanzas received from the server", labelNames: ["component", "kind"], registers, collect: exportCounts("in") });
     this.stanzasOut = new Counter({ name: `${PREFIX}stanzas_out_total`, help: "Stanzas sent to the server", labelNames: ["component", "kind"], registers, collect: exportCounts("out") });
-    this.handlerDuration = new Histogram({
+    this.handlerDuration = new PlainHistogram({
       name: `${PREFIX}handler_duration_seconds`,
       help: "Time spent in each handler",
       labelNames: ["component", "handler", "outcome"],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers,
+      registry: this.registry,
     });
     this.errorsSent = new Counter({ name: `${PREFIX}stanza_errors_sent_total`, help: "Stanza errors sent, by condition", labelNames: ["component", "condition"], registers });
     this.overloaded = new Counter({ name: `${PREFIX}overloaded_total`, help: "Stanzas refused because too many handlers were running", labelNames: ["component", "kind"], registers });
@@ -112,6 +112,102 @@ export class AnnexMetrics {
 
   text(): Promise<string> {
     return this.registry.metrics();
+  }
+}
+
+/**
+ * A Prometheus histogram counted in plain numbers on the hot path and turned into series only when scraped, for
+ * handler durations (one observation per stanza): prom-client's Histogram hashes the label set on every
+ * observe(), even through a child from labels() (≈ 1 µs a stanza, most of the metrics' cost in the pong profile,
+ * bench/findings.md). It sits in the prom-client registry like prom-client's own metrics (the registry asks a
+ * metric for get(), getForPromString() and reset()) and scrapes to the same text as a prom-client Histogram.
+ */
+export class PlainHistogram<L extends string> {
+  readonly name: string;
+  readonly help: string;
+  readonly type = "histogram";
+  readonly aggregator = "sum";
+  private readonly labelNames: readonly L[];
+  private readonly buckets: readonly number[];
+  private readonly series = new Map<string, HistogramSeries<L>>();
+
+  constructor(options: { name: string; help: string; labelNames: readonly L[]; buckets: readonly number[]; registry: Registry }) {
+    this.name = options.name;
+    this.help = options.help;
+    this.labelNames = options.labelNames;
+    this.buckets = [...options.buckets].sort((a, b) => a - b);
+    options.registry.registerMetric(this as never);
+  }
+
+  /** The series of one label set: keep it, and call its observe() per value (no label hashing there). */
+  labels(labels: Record<L, string>): { observe(value: number): void } {
+    const key = this.labelNames.map((n) => labels[n]).join("\u0000");
+    let series = this.series.get(key);
+    if (!series) {
+      series = new HistogramSeries({ ...labels }, this.buckets);
+      this.series.set(key, series);
+    }
+    return series;
+  }
+
+  /** Series values in the Prometheus text layout prom-client uses (le first, then the series' labels). */
+  async getForPromString(): Promise<{ name: string; help: string; type: string; aggregator: string; values: HistogramValue[] }> {
+    const values: HistogramValue[] = [];
+    const bucket = `${this.name}_bucket`;
+    for (const s of this.series.values()) {
+      let cumulative = 0;
+      for (let i = 0; i < this.buckets.length; i++) {
+        cumulative += s.counts[i]!;
+        values.push({ labels: { le: this.buckets[i]! }, sharedLabels: s.labels, value: cumulative, metricName: bucket });
+      }
+      values.push({ labels: { le: "+Inf" }, sharedLabels: s.labels, value: s.count, metricName: bucket });
+      values.push({ labels: {}, sharedLabels: s.labels, value: s.sum, metricName: `${this.name}_sum` });
+      values.push({ labels: {}, sharedLabels: s.labels, value: s.count, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  /** The same with each value's labels in one object (the registry's JSON form). */
+  async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: HistogramValue[] }> {
+    const data = await this.getForPromString();
+    return { ...data, values: data.values.map(({ labels, sharedLabels, ...rest }) => ({ ...rest, labels: { ...labels, ...sharedLabels } })) };
+  }
+
+  reset(): void {
+    this.series.clear();
+  }
+}
+
+interface HistogramValue {
+  labels: Record<string, string | number>;
+  sharedLabels?: Record<string, string>;
+  value: number;
+  metricName: string;
+}
+
+class HistogramSeries<L extends string> {
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+
+  constructor(
+    readonly labels: Record<L, string>,
+    private readonly bounds: readonly number[],
+  ) {
+    this.counts = new Float64Array(bounds.length);
+  }
+
+  observe(value: number): void {
+    if (!Number.isFinite(value)) return;
+    this.sum += value;
+    this.count++;
+    const { bounds } = this;
+    for (let i = 0; i < bounds.length; i++) {
+      if (value <= bounds[i]!) {
+        this.counts[i]!++;
+        return;
+      }
+    }
   }
 }
 

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { describe, test } from "node:test";
 import { parseXml, stanzaForLog } from "annex";
+import { Histogram, Registry } from "prom-client";
 import { createLogger } from "../../src/ops/logger.js";
+import { PlainHistogram } from "../../src/ops/metrics.js";
 import { resolveConfig, SETTINGS } from "../../src/config/load.js";
 
 describe("logs", () => {
@@ -45,5 +47,27 @@ describe("config sources", () => {
       () => resolveConfig({ raw: { components: [{ type: "echo", domain: "e.localhost", secret: "s" }] }, flags: { "log-level": "loud" }, baseDir: "/" }),
       (err: { lines: string[] }) => /^log\.level: .*"loud".* \[from --log-level\]$/.test(err.lines[0] ?? ""),
     );
+  });
+});
+
+describe("metrics", () => {
+  test("handler durations scrape to the same text as prom-client's own Histogram for the same observations", async () => {
+    const options = { name: "annex_handler_duration_seconds", help: "Time spent in each handler", labelNames: ["component", "handler", "outcome"] as const, buckets: [0.0005, 0.001, 0.0025, 0.5, 1, 2.5] };
+    const theirs = new Registry();
+    const ours = new Registry();
+    const reference = new Histogram({ ...options, labelNames: [...options.labelNames], registers: [theirs] });
+    const plain = new PlainHistogram({ ...options, registry: ours });
+    // Values on bucket bounds, between them, above the last one; series first seen in different orders.
+    const values = [0.0001, 0.0005, 0.0007, 0.003, 0.3, 2.5, 7, 0];
+    values.forEach((v, i) => {
+      const labels = { component: "echo.localhost", handler: i % 2 ? "Echo.chat" : "Echo.ping", outcome: i % 3 ? "ok" : "error" };
+      reference.labels(labels).observe(v);
+      plain.labels(labels).observe(v);
+    });
+    plain.labels({ component: "echo.localhost", handler: "Echo.ping", outcome: "ok" }).observe(Number.NaN); // not a duration: ignored
+    assert.equal(await ours.metrics(), await theirs.metrics());
+    assert.match(await ours.metrics(), /annex_handler_duration_seconds_bucket\{le="\+Inf",component="echo.localhost",handler="Echo.chat",outcome="ok"\} 3/);
+    ours.resetMetrics();
+    assert.doesNotMatch(await ours.metrics(), /_bucket/);
   });
 });
