@@ -148,8 +148,9 @@ export class Pong implements OnStart, OnStop, OnOffline {
 
   @Message({ child: "in", xmlns: COMPACT_NS })
   @Guard(admitGameStanza)
-  async input(msg: IncomingMessage): Promise<void> {
-    await this.route(msg, "compact", msg.element.getChild("in", COMPACT_NS)!, "play");
+  // Not async: an input is handled within the call (20 a room-second), without a promise per stanza.
+  input(msg: IncomingMessage): void | Promise<void> {
+    return this.route(msg, "compact", msg.element.getChild("in", COMPACT_NS)!, "play");
   }
 
   @Message({ child: "spectate", xmlns: COMPACT_NS })
@@ -181,10 +182,14 @@ export class Pong implements OnStart, OnStop, OnOffline {
    * One game stanza, in either protocol: run here (one process, or a room on this shard), or, in a sharded
    * service, handed to the shard that holds the seat, the room, or the queue's next room (cluster.ts).
    */
-  private async route(msg: IncomingMessage, protocol: Protocol, payload: Element, kind: "checkIn" | "spectate" | "play" | "leave", roomId?: string): Promise<void> {
+  private route(msg: IncomingMessage, protocol: Protocol, payload: Element, kind: "checkIn" | "spectate" | "play" | "leave", roomId?: string): void | Promise<void> {
     const jid = jidString(msg.from);
     const cluster = this.cluster;
     if (!cluster) return this.command(jid, protocol, payload, undefined);
+    return this.routeInCluster(cluster, msg, jid, protocol, payload, kind, roomId);
+  }
+
+  private async routeInCluster(cluster: PongCluster, msg: IncomingMessage, jid: string, protocol: Protocol, payload: Element, kind: "checkIn" | "spectate" | "play" | "leave", roomId?: string): Promise<void> {
     if (kind === "checkIn") {
       const request = this.checkInRequest(payload);
       const bare = msg.from.bare().toString();
