@@ -277,7 +277,8 @@ export class Dispatcher {
     } catch (err) {
       return this.otherFailed(stanza, incoming, route, err);
     }
-    if (out.length > 0) return this.sendInOrder(out);
+    if (out.length === 1) return this.deps.sender.send(out[0]!);
+    if (out.length > 1) return this.sendInOrder(out);
   }
 
   /** A handler's stanzas, each sent once the one before it was taken (a refused one stops the rest). */
