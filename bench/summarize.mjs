@@ -58,6 +58,18 @@ if (sc.size) {
   console.log();
 }
 
+// Input cost (input-cost.mjs: one line per invocation, its repetitions' median)
+const ic = group(lines("input-cost.log").filter((x) => x.r.cpuUsPerInput), (x) => x.v);
+if (ic.size) {
+  console.log("| Annex | CPU µs per input (median of each invocation's repetitions) | errors, error replies, drops |");
+  console.log("|---|---|---|");
+  for (const [v, rs] of ic) {
+    const faults = rs.reduce((n, r) => n + r.errors + r.errorReplies + Object.values(r.drops).reduce((a, b) => a + b, 0), 0);
+    console.log(`| ${v} | ${fmt(rs.map((r) => r.cpuUsPerInput.median), 2)} (n=${rs.length}) | ${faults} |`);
+  }
+  console.log();
+}
+
 // Feed: fanout.mjs prints a pretty JSON report after its "<variant>" prefix only on the first line.
 if (existsSync(join(dir, "feed.log"))) {
   const text = readFileSync(join(dir, "feed.log"), "utf8");
