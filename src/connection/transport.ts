@@ -88,7 +88,14 @@ export class TcpTransport extends Component {
   /** Bytes of `pending` and `queue`: accepted, not yet handed to the socket. */
   private queueBytes = 0;
   private congested = false;
-  private readonly writePending = (): void => this.writeBatch();
+  /** A stanza went to the socket at once this tick (the tick's first); the others wait for the tick's end. */
+  private tickOpen = false;
+  private tickEndScheduled = false;
+  private readonly endTick = (): void => {
+    this.tickEndScheduled = false;
+    this.tickOpen = false;
+    this.writeBatch();
+  };
   /** No byte from the server yet on this connection: the first ones tell whether the port is XMPP at all. */
   private firstBytes = true;
   /** The server on the other end, from its stream header ("unknown" until it arrives). */
@@ -218,11 +225,23 @@ export class TcpTransport extends Component {
     // Back-pressure: what waits for the socket (this tick's batch and the batches held back while the socket
     // drains) is bounded in bytes; past that, a send is refused and nothing already accepted is lost.
     if (this.queueBytes + bytes > this.maxQueueBytes) return Promise.reject(errors.queueFull(this.queueBytes, this.maxQueueBytes));
-    let batch = this.pending;
-    if (batch === undefined) {
-      batch = this.pending = new Batch();
-      process.nextTick(this.writePending);
+    if (!this.tickEndScheduled) {
+      this.tickEndScheduled = true;
+      process.nextTick(this.endTick);
     }
+    if (!this.tickOpen && !this.congested && this.queue.length === 0 && this.pending === undefined) {
+      // The tick's first stanza leaves at once: a peer waiting for it (a request, a closed loop) can go on while
+      // this tick's other stanzas are made; those leave together at the tick's end.
+      this.tickOpen = true;
+      const lead = new Batch();
+      lead.parts.push(data);
+      lead.bytes = bytes;
+      this.queueBytes += bytes;
+      this.writeNow(lead);
+      return lead.done;
+    }
+    let batch = this.pending;
+    if (batch === undefined) batch = this.pending = new Batch();
     batch.parts.push(data);
     batch.bytes += bytes;
     this.queueBytes += bytes;
