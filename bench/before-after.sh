@@ -15,7 +15,7 @@ BEFORE=${BEFORE:-/tmp/perf-before}
 BEFORE_LABEL=${BEFORE_LABEL:-before}
 OUT=${OUT:-/tmp/perf-runs}
 REPS=${REPS:-3}
-PARTS=${*:-snapshot input fake feed prosody echo}
+PARTS=${*:-snapshot input fake feed feedmem prosody echo}
 cd "$AFTER"
 mkdir -p "$OUT"
 
@@ -39,9 +39,10 @@ for part in $PARTS; do
     input) interleave input-cost.log node bench/pong/input-cost.mjs ;;
     fake) interleave pong-fake.log env WARMUP_S=3 MEASURE_S=6 node bench/pong/bench.mjs fake 250,1000 ;;
     feed) REPS=2 interleave feed.log node bench/feed/fanout.mjs --latency-s 10 --fanout-s 8 --ceiling-s 6 ;;
-    prosody) interleave pong-prosody.log env WARMUP_S=3 MEASURE_S=6 node bench/pong/bench.mjs prosody 50 ;;
+    feedmem) REPS=2 interleave feed.log node bench/feed/fanout.mjs --latency-s 10 --fanout-s 8 --ceiling-s 6 --storage memory ;;
+    prosody) interleave pong-prosody.log env WARMUP_S=3 MEASURE_S=6 node bench/pong/bench.mjs prosody ${PROSODY_ROOMS:-100,150} ;;
     echo) ANNEX_BEFORE=$BEFORE ANNEX_BEFORE_LABEL=$BEFORE_LABEL node bench/run.mjs saturation latency --variants annex,before,raw,floor > "$OUT/echo.log" 2>&1 ;;
-    *) echo "unknown part $part (snapshot input fake feed prosody echo)"; exit 2 ;;
+    *) echo "unknown part $part (snapshot input fake feed feedmem prosody echo)"; exit 2 ;;
   esac
 done
 echo "== done $(date -u +%H:%M:%S) load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,9 +1,10 @@
-// Feed benchmark (not a test): publish→notification latency for 100 subscribers at 4 Hz, the maximum
-// sustained fan-out through Prosody, and Prosody's own component→component routing ceiling measured
-// in the same run with stanzas of the same size. Subscribers are JIDs of a second component
-// (load.localhost), so nothing is throttled by c2s limits (research performance.md §2.2).
+// Feed benchmark (not a test): publish→notification latency for 100 subscribers at 4 Hz (after a warm-up), the
+// same bursts sent by the load component itself through Prosody (Prosody's share of that latency), the maximum
+// sustained fan-out through Prosody, and Prosody's own component→component routing ceiling measured in the same
+// run with stanzas of the same size and shape. Subscribers are JIDs of a second component (load.localhost), so
+// nothing is throttled by c2s limits (research performance.md §2.2).
 //
-// usage: node bench/feed/fanout.mjs [--subs 100] [--hz 4] [--latency-s 15] [--fanout-s 10] [--storage memory|sqlite]
+// usage: node bench/feed/fanout.mjs [--subs 100] [--hz 4] [--warmup-s 2] [--latency-s 15] [--fanout-s 10] [--storage memory|sqlite]
 // Needs `npx tsc -p tsconfig.json` first (it runs dist/). Writes bench/feed/results/fanout-<time>.json.
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -24,6 +25,7 @@ const { values: args } = parseArgs({
     subs: { type: "string", default: "100" },
     hz: { type: "string", default: "4" },
     "latency-s": { type: "string", default: "15" },
+    "warmup-s": { type: "string", default: "2" },
     "fanout-s": { type: "string", default: "10" },
     "ceiling-s": { type: "string", default: "10" },
     storage: { type: "string", default: "sqlite" },
@@ -72,13 +74,20 @@ try {
   // Online = the feed answers a disco#info routed through Prosody.
   const load = await connectComponent({ port: prosody.componentPort, domain: LOAD, secret: SECRET });
   let buffer = load.rest;
-  const state = { notifications: 0, ceiling: 0, results: new Set(), hist: null, ceilingInFlight: 0 };
+  const state = { notifications: 0, ceiling: 0, results: new Set(), hist: null, ceilingInFlight: 0, floorReceived: 0, floorHist: null };
   const onStanza = (s) => {
     if (process.env.FEED_BENCH_DEBUG) console.error("IN", s.slice(0, 300));
     if (s.startsWith("<message")) {
-      if (s.includes("id='c") || s.includes('id="c')) {
+      if (s.includes("id='ceil-") || s.includes('id="ceil-')) {
         state.ceiling++;
         state.ceilingInFlight--;
+        return;
+      }
+      if (s.includes("id='floor-")) {
+        state.floorReceived++;
+        const at = s.indexOf("&quot;t&quot;:");
+        const t = Number.parseFloat(s.slice(at + 14));
+        if (state.floorHist && Number.isFinite(t)) state.floorHist.recordMs(now() - t);
         return;
       }
       state.notifications++;
@@ -127,25 +136,66 @@ try {
   const cpu = () => ({ annex: cpuMs(annex.pid), prosody: cpuMs(prosody.pid) });
   const cpuDelta = (a, b) => ({ annexMs: Math.round(b.annex - a.annex), prosodyMs: Math.round(b.prosody - a.prosody) });
 
-  // 1. Latency at HZ with SUBS subscribers (open loop, one publish every 1000/HZ ms).
+  // 1. Latency at HZ with SUBS subscribers (open loop, one publish every 1000/HZ ms), after `--warmup-s` of the same
+  // load that is not recorded: the first publishes of a fresh process pay for compiling the publish path (one
+  // publish is 100 of the 4 000 samples, so a cold one alone is the p99).
+  const openLoop = async (seconds, from) => {
+    let published = 0;
+    const tEnd = Date.now() + seconds * 1000;
+    let next = performance.now();
+    while (Date.now() < tEnd) {
+      const res = await post(JSON.stringify({ t: now(), n: from + published }));
+      if (res.status !== 200) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
+      await res.arrayBuffer();
+      published++;
+      next += 1000 / HZ;
+      await sleep(Math.max(0, next - performance.now()));
+    }
+    return published;
+  };
+  const w0 = state.notifications;
+  const warmed = await openLoop(Number(args["warmup-s"]), 0);
+  await waitFor(() => state.notifications - w0 >= warmed * SUBS, 10_000, "warm-up notifications");
   state.hist = new Histogram(5_000_000);
   const latencyS = Number(args["latency-s"]);
   let c0 = cpu();
   const n0 = state.notifications;
-  let published = 0;
-  const tEnd = Date.now() + latencyS * 1000;
-  let next = performance.now();
-  while (Date.now() < tEnd) {
-    const res = await post(JSON.stringify({ t: now(), n: published }));
-    if (res.status !== 200) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
-    await res.arrayBuffer();
-    published++;
-    next += 1000 / HZ;
-    await sleep(Math.max(0, next - performance.now()));
-  }
+  const published = await openLoop(latencyS, warmed);
   await waitFor(() => state.notifications - n0 >= published * SUBS, 10_000, "latency-phase notifications");
   const latency = { subscribers: SUBS, hz: HZ, published, notifications: state.notifications - n0, ...state.hist.summary(), cpu: cpuDelta(c0, cpu()) };
   state.hist = null;
+
+  // 1b. Prosody's part of that latency: the load component itself sends the same bursts (SUBS notification-shaped
+  // messages in one write, HZ times a second, each stamped) to the same subscribers through Prosody. What the feed
+  // adds on top (ingest, store, fan-out, its link) is the difference.
+  const burst = (k) => {
+    const stamp = now();
+    let out = "";
+    for (let i = 0; i < SUBS; i++) {
+      out += `<message from='pub@${LOAD}' to='sub${i}@${LOAD}' id='floor-${k}-${i}' type='headline'><event xmlns='http://jabber.org/protocol/pubsub#event'><items node='${NODE}'><item id='${String(k).padStart(16, "0")}'><json xmlns='urn:xmpp:json:0'>{&quot;t&quot;:${stamp},&quot;n&quot;:${k}}</json></item></items></event></message>`;
+    }
+    load.socket.write(out);
+  };
+  const floorBursts = async (seconds) => {
+    let k = 0;
+    const tEnd = Date.now() + seconds * 1000;
+    let next = performance.now();
+    while (Date.now() < tEnd) {
+      burst(k++);
+      next += 1000 / HZ;
+      await sleep(Math.max(0, next - performance.now()));
+    }
+    return k;
+  };
+  const f0 = state.floorReceived;
+  const floorWarm = await floorBursts(Number(args["warmup-s"]));
+  await waitFor(() => state.floorReceived - f0 >= floorWarm * SUBS, 10_000, "floor warm-up messages");
+  state.floorHist = new Histogram(5_000_000);
+  const f1 = state.floorReceived;
+  const floorSent = await floorBursts(latencyS);
+  await waitFor(() => state.floorReceived - f1 >= floorSent * SUBS, 10_000, "floor messages");
+  const latencyFloor = { bursts: floorSent, messages: state.floorReceived - f1, ...state.floorHist.summary() };
+  state.floorHist = null;
 
   // 2. Maximum sustained fan-out: closed loop, 4 concurrent publishers as fast as the ingest acknowledges.
   const fanoutS = Number(args["fanout-s"]);
@@ -182,9 +232,10 @@ try {
     cpu: cpuDelta(c0, cpu()),
   };
 
-  // 3. Prosody's routing ceiling: load.localhost → load.localhost messages of the notification's size, closed loop.
+  // 3. Prosody's routing ceiling: load.localhost → load.localhost messages of the notification's size and shape (the
+  // same pubsub event, the JSON's entities included: Prosody's parser pays for each), closed loop.
   const sample = `<message from='${FEED}' to='sub0@${LOAD}' type='headline'><event xmlns='http://jabber.org/protocol/pubsub#event'><items node='${NODE}'><item id='0000000000001234'><json xmlns='urn:xmpp:json:0'>{&quot;t&quot;:1763790000000.123,&quot;n&quot;:123}</json></item></items></event></message>`;
-  const pad = "x".repeat(Math.max(0, sample.length - 120));
+  const payload = sample.slice(sample.indexOf("<event"), sample.lastIndexOf("</message>"));
   const ceilingS = Number(args["ceiling-s"]);
   const WINDOW = 500;
   c0 = cpu();
@@ -195,7 +246,7 @@ try {
   while (Date.now() < cStop) {
     let batch = "";
     while (state.ceilingInFlight < WINDOW) {
-      batch += `<message from='a@${LOAD}' to='b@${LOAD}' id='c${sent++}' type='headline'><body>${pad}</body></message>`;
+      batch += `<message from='a@${LOAD}' to='sub${sent % SUBS}@${LOAD}' id='ceil-${sent++}' type='headline'>${payload}</message>`;
       state.ceilingInFlight++;
     }
     if (batch) load.socket.write(batch);
@@ -209,6 +260,7 @@ try {
     machine: { cpus: (await import("node:os")).cpus().length, node: process.version },
     storage: args.storage,
     latency,
+    latencyFloor,
     fanout,
     prosodyCeiling: ceiling,
     fanoutVsCeiling: Math.round((fanout.deliveredNotificationsPerS / ceiling.routedPerS) * 100) / 100,

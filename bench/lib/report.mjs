@@ -59,6 +59,8 @@ function targets(all) {
   const add = (what, r, target, higher, note = "") => rows.push(`| ${what} | ${r ? sp(r, 2) : "–"} | ${higher ? "≥" : "≤"} ${target} | ${verdict(r, target, higher)} | ${note} |`);
   add("Saturation, direct: Annex / raw throughput", ratio(sat?.raw?.direct, "annex", "raw", w, rps), 1.5, true, "issue 9 target");
   add("Saturation, through Prosody: Annex / floor throughput", ratio(sat?.raw?.prosody, "annex", "floor", w, rps), 0.95, true, "issue 9 target (never the bottleneck)");
+  // Window 1 is the latency scenario (one stanza in flight): its throughput is one over the round trip.
+  add("Latency, direct, window 1: Annex / raw throughput", ratio(all.latency?.raw?.direct, "annex", "raw", "w1", rps), 1.5, true, "issue 20 goal (every window 1–256)");
   for (const k of ["w8", "w128", "w256"]) add(`Saturation, direct, window ${k.slice(1)}: Annex / raw throughput`, ratio(sat?.raw?.direct, "annex", "raw", k, rps), 1.5, true, "issue 20 goal (every window 1–256)");
   add("Saturation, direct: Annex CPU per stanza, window 256 / window 32", ratioAcross(sat?.raw?.direct, "annex", "annex", "w256", w, cpu), 1.2, false, "issue 20 goal (no slow path under bursts)");
   add("Saturation, through Prosody, window 256: Annex / floor throughput", ratio(sat?.raw?.prosody, "annex", "floor", "w256", rps), 0.95, true, "issue 20 goal (saturates Prosody)");

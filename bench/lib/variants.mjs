@@ -45,7 +45,9 @@ export async function startVariant(name, { port, host = "127.0.0.1", iq, cpuProf
   const log = openSync(logPath, "a");
   const cmd = pinCpu ? ["taskset", "-c", pinCpu, ...argv] : argv;
   // taskset execs the command, so the pid is the variant's own.
-  const child = spawn(cmd[0], cmd.slice(1), { cwd: ROOT, stdio: ["ignore", log, log], env: { ...process.env, BENCH_SECRET: SECRET } });
+  // In its own checkout: `annex run echo` finds the echo package from the working folder, and "before" must get its own.
+  const cwd = name === "before" ? process.env.ANNEX_BEFORE : ROOT;
+  const child = spawn(cmd[0], cmd.slice(1), { cwd, stdio: ["ignore", log, log], env: { ...process.env, BENCH_SECRET: SECRET } });
   closeSync(log);
   let exited = false;
   const exit = new Promise((r) => child.once("exit", () => ((exited = true), r())));

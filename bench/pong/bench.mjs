@@ -248,12 +248,14 @@ async function runProsody(rooms) {
     },
     players: players.length,
   }, annex);
-  clearInterval(inputs);
   await annex.stop();
   let ceiling;
   try {
+    // The players go on sending their inputs (to the ceiling's raw link, which ignores them): Prosody routes the same
+    // input load in both measurements, so the only difference is who writes the snapshots.
     ceiling = await prosodyCeiling(prosody, secret, players);
   } finally {
+    clearInterval(inputs);
     await Promise.all(clients.map((c) => c.stop().catch(() => undefined)));
     await prosody.stop();
   }
@@ -266,7 +268,8 @@ async function runProsody(rooms) {
  * Prosody's own routing ceiling for pong's stanzas, in the same run, to the same c2s clients: with Annex stopped,
  * a raw XEP-0114 connection on pong's domain (string templates, no parser) sends snapshot-sized headlines to the
  * players round-robin, closed loop (at most CEILING_WINDOW not yet received by the bots), for CEILING_S seconds.
- * The bots parse them exactly as they parse pong's, so the client side costs the same in both measurements.
+ * The bots parse them exactly as they parse pong's, and go on sending their inputs, so the client side and the input
+ * load cost the same in both measurements.
  */
 async function prosodyCeiling(prosody, secret, players) {
   const { connectComponent } = await import("../lib/links.mjs");

@@ -32,7 +32,7 @@ export async function startFakeVariant({ port, domain, secret, fate = () => "ok"
     }
     if (out) socket.write(out);
   });
-  return { close: () => socket.destroy() };
+  return { close: () => socket.destroy(), write: (text) => socket.write(text) };
 }
 
 function swap(stanza) {

@@ -19,6 +19,7 @@ async function setup(workload, variantOptions = {}) {
   open.push(variant);
   const gen = new LoadGenerator(await listener.accept(), workload, { capacity: 1 << 12 });
   open.push(gen);
+  gen.variant = variant;
   return gen;
 }
 
@@ -33,8 +34,18 @@ describe("load generator", () => {
   it("counts every correct reply once and times it", async () => {
     const gen = await setup(echoWorkload());
     const c = await sendAndWait(gen, 100);
-    assert.deepEqual(c, { sent: 100, ok: 100, lost: 0, corrupt: 0, wrong: 0, errors: 0, duplicates: 0, unexpected: 0 });
+    assert.deepEqual(c, { sent: 100, ok: 100, lost: 0, corrupt: 0, wrong: 0, errors: 0, duplicates: 0, unexpected: 0, probes: 0 });
     assert.equal(gen.histogram.summary().samples, 100);
+  });
+
+  it("counts Annex's own keepalive and claim pings as probes, not as unexpected replies", async () => {
+    const gen = await setup(echoWorkload());
+    gen.variant.write(`<iq type='get' id='annex-keepalive-1764590000000.5f2c-0d9e' from='${domain}' to='${domain}'><ping xmlns='urn:xmpp:ping'/></iq>`);
+    gen.variant.write(`<iq id="annex-keepalive-1764590000000.5f2c-0d9f" type="get" from="${domain}" to="${domain}"><ping xmlns="urn:xmpp:ping"/></iq>`);
+    const c = await sendAndWait(gen, 10);
+    assert.equal(c.probes, 2);
+    assert.equal(c.unexpected, 0);
+    assert.equal(c.ok, 10);
   });
 
   it("detects a damaged body", async () => {

@@ -68,6 +68,8 @@ export const DEFAULT_MAX_QUEUE_BYTES = 4 * 1024 * 1024;
  * - the handshake hashes UTF-8, not latin1, so non-ASCII secrets work (0.13.1 uses "binary");
  * - writes honour back-pressure: once the socket's buffer is full, further writes wait in a queue
  *   bounded in bytes, and are refused past it (0.13.1 ignores write()'s return value);
+ * - a tick's first stanza is written at once and the tick's others in one write at its end (one syscall, one
+ *   callback and one promise for all of them; 0.13.1 makes each its own);
  * - an incoming stanza larger than the limit closes the stream with policy-violation (0.13.1 has no cap).
  * This is the transport (the wire): one attempt, one TCP connection. A new one is made for every attempt;
  * the LinkSupervisor (the Link port's implementation) owns reconnection and keepalive.
