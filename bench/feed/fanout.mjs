@@ -202,6 +202,7 @@ try {
   const base = state.notifications;
   c0 = cpu();
   let fanPublished = 0;
+  let ingestErrors = 0;
   const started = performance.now();
   const stopAt = Date.now() + fanoutS * 1000;
   await Promise.all(
@@ -209,7 +210,9 @@ try {
       while (Date.now() < stopAt) {
         const res = await post(JSON.stringify({ t: now(), n: fanPublished }));
         await res.arrayBuffer();
+        // An ingest that answers anything but 200 is reported, not silently left out of the offered load.
         if (res.status === 200) fanPublished++;
+        else ingestErrors++;
       }
     }),
   );
@@ -229,6 +232,7 @@ try {
     deliveredNotificationsPerS: Math.round(receivedDuring / elapsedS),
     deliveredIncludingDrain: drained,
     coalescedOrDropped: fanPublished * SUBS - drained,
+    ingestErrors,
     cpu: cpuDelta(c0, cpu()),
   };
 
