@@ -91,6 +91,9 @@ export class Room {
   /** A pause a player asked for: whose, and the tick at which the game goes on by itself. */
   requestedPause?: { side: Side; until: number };
 
+  /** The two seats, each made uniform (see uniformSeat). */
+  readonly seats: [Seat, Seat];
+
   constructor(
     private readonly host: RoomHost,
     readonly id: string,
@@ -102,8 +105,6 @@ export class Room {
   ) {
     this.seats = [uniformSeat(seats[0]), uniformSeat(seats[1])];
   }
-
-  readonly seats: [Seat, Seat];
 
   get over(): boolean {
     return this.game.phase === "over";

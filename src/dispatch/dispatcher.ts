@@ -232,6 +232,9 @@ export class Dispatcher {
     await this.deps.sender.sendBuilt(result, iq.to);
   }
 
+  // handleOther → otherGuarded → otherAnswered: each step runs the next one at once when its value is there and
+  // only chains on a promise. The steps repeat that shape on purpose: a shared "value or promise, then" helper
+  // would allocate its continuation closures for every stanza, which is what this path avoids.
   private handleOther(stanza: Element, incoming: IncomingMessage | IncomingPresence): void | Promise<void> {
     if (!this.accepting) return;
     const route = this.deps.registry.match(stanza);
