@@ -45,6 +45,14 @@ export class Chart {
     this.pending = { columns, range };
   }
 
+  /**
+   * Draws now what waits for the next animation frame. Pausing calls it: the chart then stops where the page
+   * stood at the click, not one frame later with an item that arrived just before it.
+   */
+  settle(): void {
+    this.flush();
+  }
+
   private flush(): void {
     const p = this.pending;
     this.pending = undefined;

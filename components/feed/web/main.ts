@@ -221,6 +221,7 @@ ui.window.addEventListener("change", () => {
 });
 ui.pause.addEventListener("click", () => {
   paused = !paused;
+  if (paused) chart.settle();
   arrivedWhilePaused = 0;
   ui.pause.textContent = paused ? "Resume" : "Pause";
   ui.pause.setAttribute("aria-pressed", String(paused));
