@@ -51,6 +51,9 @@ declare module "@xmpp/component-core" {
     _status(status: string, ...args: unknown[]): void;
     _jid(address: string): unknown;
     _streamError(condition: string): Promise<void>;
+    /** The parser reported malformed input (0.13.1: bad-format stream error, parser detached, "error" emitted). */
+    _onParserError(error: Error): void;
+    _detachParser(): void;
     /** xmpp://host:port -> the socket's connect parameters (port 5347 when none is given). */
     socketParameters(service: string): { host: string; port: number };
     /** Takes a connected socket (our TLS link connects it itself). */

@@ -8,6 +8,7 @@ import { Component, xml } from "@xmpp/component-core";
 import type { Element } from "../stanza/xml.js";
 import { errors } from "../errors.js";
 import { serialize } from "../pipeline/fanout.js";
+import { StreamParser, XmlStreamError } from "../stanza/parser.js";
 import { type ServerKind, serverFromHeader, sniffNotXmpp } from "./server-kind.js";
 
 export interface TransportOptions {
@@ -70,7 +71,10 @@ export const DEFAULT_MAX_QUEUE_BYTES = 4 * 1024 * 1024;
  *   bounded in bytes, and are refused past it (0.13.1 ignores write()'s return value);
  * - a tick's first stanza is written at once and the tick's others in one write at its end (one syscall, one
  *   callback and one promise for all of them; 0.13.1 makes each its own);
- * - an incoming stanza larger than the limit closes the stream with policy-violation (0.13.1 has no cap).
+ * - an incoming stanza larger than the limit closes the stream with policy-violation (0.13.1 has no cap);
+ * - input is parsed by Annex's StreamParser (stanza/parser.ts), half the cost of ltx's, and malformed or
+ *   restricted XML closes the stream with the specific condition (0.13.1 sends bad-format for all, and lets
+ *   ltx throw out of the socket's data handler on an unknown entity).
  * This is the transport (the wire): one attempt, one TCP connection. A new one is made for every attempt;
  * the LinkSupervisor (the Link port's implementation) owns reconnection and keepalive.
  */
@@ -164,6 +168,13 @@ export class TcpTransport extends Component {
     }
     this._attachSocket(socket as never);
     this._status("connect");
+  }
+
+  /** RFC 6120 §4.9.3: the specific condition (not-well-formed, restricted-xml) rather than bad-format. */
+  override _onParserError(error: Error): void {
+    void this._streamError(error instanceof XmlStreamError ? error.condition : "bad-format");
+    this._detachParser();
+    this.emit("error", error);
   }
 
   override _onData(data: Buffer): void {
@@ -290,6 +301,9 @@ export class TcpTransport extends Component {
     for (const batch of batches) batch.reject(err);
   }
 }
+
+// @xmpp/connection makes `new this.Parser()` for every stream it opens.
+(TcpTransport.prototype as unknown as { Parser: typeof StreamParser }).Parser = StreamParser;
 
 export function handshakeDigest(streamId: string, secret: string): string {
   return createHash("sha1").update(Buffer.from(streamId + secret, "utf8")).digest("hex");

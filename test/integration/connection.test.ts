@@ -207,6 +207,30 @@ describe("the component link against faulty servers", () => {
     }
   });
 
+  test("restricted XML (a comment) closes the stream with restricted-xml, not bad-format, and the link reconnects", async () => {
+    const received: string[] = [];
+    const server = await RawComponentServer.start((socket) => {
+      socket.on("data", (d) => received.push(d.toString()));
+      if (server0.handshakes === 1) socket.write(`<message from='user@localhost' to='echo.localhost'><!-- RFC 6120 §11.1 --><body>x</body></message>`);
+    });
+    const server0 = server;
+    const link = new LinkSupervisor({ host: "127.0.0.1", port: server.port, domain: "echo.localhost", secret: "x", log: silent, keepalive: false, backoff: { initialMs: 50, maxMs: 100 } });
+    const stanzas: string[] = [];
+    link.on("stanza", (el: { toString(): string }) => stanzas.push(el.toString()));
+    try {
+      await link.start();
+      const startedAt = Date.now();
+      while (server.handshakes < 2 && Date.now() - startedAt < 5_000) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(server.handshakes, 2, "reconnected after closing the stream");
+      assert.match(received.join(""), /<stream:error><restricted-xml xmlns="urn:ietf:params:xml:ns:xmpp-streams"\/><\/stream:error>/);
+      assert.equal(link.lastError, "restricted-xml");
+      assert.deepEqual(stanzas, [], "the stanza with the comment was not dispatched");
+    } finally {
+      await link.stop();
+      await server.close();
+    }
+  });
+
   test("a server that stops reading: the outbound queue and memory stay bounded for 20 s of traffic", async () => {
     const body = "x".repeat(2_000);
     let flood: NodeJS.Timeout | undefined;
