@@ -61,6 +61,8 @@ class Batch {
 
 export const DEFAULT_MAX_STANZA_BYTES = 512 * 1024;
 export const DEFAULT_MAX_QUEUE_BYTES = 4 * 1024 * 1024;
+/** What one read of a Node socket delivers at most (its 64 KiB read buffer). */
+const FULL_READ_BYTES = 64 * 1024;
 
 /**
  * One XEP-0114 connection, built on @xmpp/component-core 0.13.1 with its defects fixed:
@@ -102,6 +104,8 @@ export class TcpTransport extends Component {
     this.tickOpen = false;
     this.writeBatch();
   };
+  /** Reading is stopped until the event loop has been round once (yieldToTimers). */
+  private readPaused = false;
   /** No byte from the server yet on this connection: the first ones tell whether the port is XMPP at all. */
   private firstBytes = true;
   /** The server on the other end, from its stream header ("unknown" until it arrives). */
@@ -208,6 +212,29 @@ export class TcpTransport extends Component {
     const whole = this.pendingText.length > 0 ? this.pendingText.join("") + text : text;
     this.pendingText = [];
     this.parser?.write(whole);
+    if (data.length >= FULL_READ_BYTES) this.yieldToTimers();
+  }
+
+  /**
+   * A full read means more is waiting in the kernel, and libuv would go on reading (and Annex dispatching) it
+   * in the same turn of the event loop: a 1 MB burst of small stanzas (2 000 game inputs arriving at once) held
+   * every timer (a game's tick) back for the whole burst. Reading stops until the loop has been round once, so
+   * timers due meanwhile run between two reads; nothing is lost or reordered (the bytes wait in the socket).
+   */
+  private yieldToTimers(): void {
+    const socket = this.socket;
+    if (!socket || this.readPaused) return;
+    this.readPaused = true;
+    socket.pause();
+    // Two immediates: the paused stream still takes one more read into its buffer, and resume() hands that over at
+    // once, so resuming in this turn's check phase would run it before the timers; the second immediate is in
+    // the next turn, after its timers phase.
+    setImmediate(() =>
+      setImmediate(() => {
+        this.readPaused = false;
+        if (this.socket === socket && !socket.destroyed) socket.resume();
+      }),
+    );
   }
 
   // XEP-0114 §3: handshake = lowercase hex SHA-1 of (stream id + secret), over UTF-8 bytes.

@@ -3,7 +3,10 @@ import { createHash } from "node:crypto";
 import { describe, test } from "node:test";
 import { classifyFailure } from "../../src/connection/classify.js";
 import { serverFromHeader, sniffNotXmpp } from "../../src/connection/server-kind.js";
-import { handshakeDigest } from "../../src/connection/transport.js";
+import { once } from "node:events";
+import { connect, createServer, type Socket } from "node:net";
+import { handshakeDigest, TcpTransport } from "../../src/connection/transport.js";
+import { StreamParser } from "../../src/stanza/parser.js";
 import { LinkSupervisor } from "../../src/connection/supervisor.js";
 import { xml } from "annex";
 import { pino } from "pino";
@@ -123,5 +126,55 @@ describe("TLS failures", () => {
     const plain = classifyFailure(Object.assign(new Error("wrong version number"), { code: "ERR_SSL_WRONG_VERSION_NUMBER" }), "echo.localhost", "xmpp://127.0.0.1:5347");
     assert.equal(plain.kind, "fatal");
     assert.match(plain.advice, /does not speak TLS .*remove server\.tls/);
+  });
+});
+
+describe("reading a burst", () => {
+  test("1 MB of stanzas at once is read in turns: a timer due meanwhile runs between two reads, and every stanza arrives in order", async () => {
+    const total = 10_000;
+    let burst = "<?xml version='1.0'?><stream:stream xmlns:stream='http://etherx.jabber.org/streams' xmlns='jabber:component:accept' id='b1'><handshake/>";
+    for (let i = 0; i < total; i++) burst += `<message from="p${i}@players.localhost/r" to="pong.localhost" id="${i}"><in xmlns="urn:annex:pong:1" y="${i % 500}"/></message>`;
+    assert.ok(burst.length > 1_000_000);
+    let serverSide: Socket | undefined;
+    const server = createServer((s) => (serverSide = s));
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const { port } = server.address() as { port: number };
+    const transport = new TcpTransport({ service: `xmpp://127.0.0.1:${port}`, domain: "pong.localhost", secret: "x", maxStanzaBytes: 2_000_000 });
+    const socket = connect(port, "127.0.0.1");
+    await once(socket, "connect");
+    // The whole burst waits in the kernel before the first read, as when a server forwards a backlog at once.
+    socket.pause();
+    const wire = transport as unknown as { _attachSocket(s: unknown): void; _attachParser(p: unknown): void };
+    wire._attachSocket(socket);
+    wire._attachParser(new StreamParser());
+    while (!serverSide) await new Promise((r) => setTimeout(r, 1));
+    serverSide.end(burst);
+    for (let waited = 0; serverSide.writableLength > 0 && waited < 100; waited++) await new Promise((r) => setTimeout(r, 5));
+    socket.resume();
+    const ids: number[] = [];
+    let seenWhenTimerRan: number | undefined;
+    try {
+      await new Promise<void>((resolve) => {
+        transport.on("element", (el: { name: string; attrs: Record<string, string> }) => {
+          if (el.name !== "message") return;
+          if (ids.length === 0) {
+            setTimeout(() => (seenWhenTimerRan = ids.length), 0);
+            // The timer is certainly due before this read is done (setTimeout(0) waits 1 ms).
+            for (const until = Date.now() + 3; Date.now() < until; );
+          }
+          ids.push(Number(el.attrs.id));
+          if (ids.length === total) resolve();
+        });
+      });
+      assert.deepEqual(ids, Array.from({ length: total }, (_, i) => i));
+      // A read is at most 64 KiB: the timer runs once the first read's stanzas are dispatched (without turns,
+      // libuv went on reading what the kernel held, three reads here, before any timer).
+      const perRead = burst.slice(0, 65_536).split("</message>").length;
+      assert.ok(seenWhenTimerRan !== undefined && seenWhenTimerRan <= perRead, `the timer ran after ${seenWhenTimerRan} of ${total} stanzas (a read holds at most ${perRead})`);
+    } finally {
+      socket.destroy();
+      server.close();
+    }
   });
 });
