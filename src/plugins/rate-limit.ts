@@ -29,10 +29,14 @@ export class TokenBuckets {
   /** Takes one token for the key; false = over the limit (nothing taken). */
   take(key: string): boolean {
     const now = this.now();
-    const bucket = this.buckets.get(key) ?? { tokens: this.burst, at: now };
+    let bucket = this.buckets.get(key);
+    if (bucket === undefined) {
+      // Stored once; later takes change it in place (one map lookup a stanza, not two).
+      bucket = { tokens: this.burst, at: now };
+      this.buckets.set(key, bucket);
+    }
     bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond);
     bucket.at = now;
-    this.buckets.set(key, bucket);
     if (bucket.tokens < 1) return false;
     bucket.tokens -= 1;
     return true;

@@ -41,6 +41,9 @@ const AMP = 38; // &
 const DQUOTE = 34; // "
 const SQUOTE = 39; // '
 
+const HAS_AMP = 1;
+const HAS_LT = 2;
+
 /** A token that runs past the end of what has arrived: keep it and wait for more. */
 const INCOMPLETE = -1;
 
@@ -184,12 +187,13 @@ export class StreamParser extends EventEmitter {
       for (; close < len; close++) {
         c = s.charCodeAt(close);
         if (c === quote) break;
-        if (c === AMP || c === LT) special |= c;
+        if (c === AMP) special |= HAS_AMP;
+        else if (c === LT) special |= HAS_LT;
       }
       if (close >= len) return INCOMPLETE;
       // XML 1.0 §3.1 (AttValue): no `<` in a value; WFC Unique Att Spec: no attribute twice (a second `to` must
       // not quietly win over the first).
-      if ((special & LT) === LT) throw new XmlStreamError(`<${name}>: "<" in the value of ${attr}`, "not-well-formed");
+      if ((special & HAS_LT) !== 0) throw new XmlStreamError(`<${name}>: "<" in the value of ${attr}`, "not-well-formed");
       if (attrs[attr] !== undefined && Object.hasOwn(attrs, attr)) throw new XmlStreamError(`<${name}>: attribute ${attr} given twice`, "not-well-formed");
       const raw = s.slice(i + 1, close);
       const value = special === 0 ? raw : unescape(raw);
