@@ -156,6 +156,17 @@ describe("stream parser", () => {
     assert.deepEqual(parser.root!.children, []);
   });
 
+  test("a repeated address is the same string each time (its hash is computed once); ids are not kept", () => {
+    const from = "someone.with.a.long.name@example.org/resource-1";
+    const seen = feed(new StreamParser(), [HEADER, `<message from="${from}" to="pong.localhost" id="a1"/>`, `<message from="${from}" to="pong.localhost" id="a1"/>`]);
+    const [first, second] = seen.elements as [Element, Element];
+    assert.equal(first.attrs.from, from);
+    assert.ok(Object.is(first.attrs.from, second.attrs.from));
+    assert.ok(Object.is(first.attrs.to, second.attrs.to));
+    const withEntity = feed(new StreamParser(), [HEADER, `<message from="a&amp;b@x" to="y"/>`]);
+    assert.equal(withEntity.elements[0]!.attrs.from, "a&b@x");
+  });
+
   test("an attribute named __proto__ is an attribute like any other", () => {
     const seen = feed(new StreamParser(), [HEADER, `<message to="a@b" __proto__="x"/>`]);
     assert.deepEqual(Object.entries(seen.elements[0]!.attrs), [["to", "a@b"], ["__proto__", "x"]]);
