@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The cost of one game input, in one process: N compact `<in>` stanzas parsed from stream text by the XML
-// parser the link uses (@xmpp/xml's ltx Parser), then host.receive (inbound pipeline, dispatch, the guard
+// parser the link uses (Annex's StreamParser, or @xmpp/xml's ltx Parser in a checkout that predates it), then host.receive (inbound pipeline, dispatch, the guard
 // admitGameStanza with the size check and the rate limit, pong's input handler, arena/room validation), into a
 // running Pong component (server-free harness; its players seated against the built-in bot; their 20
 // rooms tick meanwhile, ≈ 1 % of the measured CPU). CPU of this
@@ -14,7 +14,9 @@ import { pin } from "../lib/proc.mjs";
 const ROOT = process.env.ANNEX_ROOT ? `${process.env.ANNEX_ROOT.replace(/\/$/, "")}/` : new URL("../../", import.meta.url).pathname;
 const { createHarness } = await import(`${ROOT}dist/src/testing/harness.js`);
 const { Pong } = await import(`${ROOT}dist/components/pong/pong.js`);
-const { Parser } = xmlPkg;
+// The parser the link of that checkout uses: Annex's own stream parser where it has one, else @xmpp/xml's.
+const { StreamParser } = await import(`${ROOT}dist/src/stanza/parser.js`).catch(() => ({}));
+const Parser = StreamParser ?? xmlPkg.Parser;
 
 pin(process.pid, process.env.CPU ?? "1");
 const DOMAIN = "pong.bench";

@@ -72,7 +72,16 @@ export class Pong implements OnStart, OnStop, OnOffline {
     this.leaderboard = new Leaderboard(config.options.leaderboard, this.isGuest);
     const clustered = config.options.cluster;
     this.store = clustered && new ClusterStore(clustered.postgres);
-    const send = (stanza: Element) => void this.sender.send(stanza).catch((err: unknown) => this.log.debug({ err }, "game stanza not sent"));
+    // Game stanzas are fire-and-forget. The ones the link takes in one tick settle with one promise (its batch):
+    // one handler for all of them, not a promise, closure and microtask per snapshot.
+    const notSent = (err: unknown) => this.log.debug({ err }, "game stanza not sent");
+    let watched: Promise<void> | undefined;
+    const watch = (sent: Promise<void>) => {
+      if (sent === watched) return;
+      watched = sent;
+      sent.catch(notSent);
+    };
+    const send = (stanza: Element) => watch(this.sender.send(stanza));
     this.arena = new Arena({
       address: clustered && config.domain,
       onReseat: (room, seat) => void this.store?.reseat(room.id, seat.side, { jid: seat.jid, bare: seat.bare, protocol: seat.codec.protocol, contact: seat.via ?? null })
@@ -83,7 +92,7 @@ export class Pong implements OnStart, OnStop, OnOffline {
       inputLimit: limits.limit("input", { perSecond: config.options.inputRateHz, burst: config.options.inputBurst }),
       send,
       sendMany: (template, to) => {
-        for (const sent of this.sender.fanOut(template, to)) sent.catch((err: unknown) => this.log.debug({ err }, "game stanza not sent"));
+        for (const sent of this.sender.fanOut(template, to)) watch(sent);
       },
       onResult: (result) => void this.finished(result),
       onActivity: (active) => this.setTicking(active),

@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { DispatchHooks } from "../dispatch/dispatcher.js";
 import type { Middleware } from "../pipeline/pipeline.js";
+import type { Element } from "../stanza/xml.js";
 
 const PREFIX = "annex_";
 
@@ -73,22 +74,40 @@ export class AnnexMetrics {
    */
   middlewareFor(component: string): { inbound: Middleware; outbound: Middleware } {
     const counts = this.countStanzas(component);
+    let batch: Promise<void> | undefined;
+    let tally: SentTally | undefined;
     return {
       inbound: ({ stanza }, next) => {
         counts.in[stanza.name as "message"]++;
         return next();
       },
-      // Counted once the link took the stanza, so a refused send is not counted as sent.
-      outbound: ({ stanza }, next) =>
-        next().then(() => {
-          counts.out[stanza.name as "message"]++;
-          if (stanza.attrs.type === "error") {
-            // RFC 6120 §8.3.2: the condition is the error element's child in the stanzas namespace.
-            const condition = stanza.getChild("error")?.getChildElements().find((c) => c.getNS() === "urn:ietf:params:xml:ns:xmpp-stanzas")?.name ?? "undefined-condition";
-            this.errorsSent.inc({ component, condition });
-          }
-        }),
+      // Counted once the link took the stanza, so a refused send is not counted as sent. The stanzas the link
+      // takes in one tick share its batch's promise (connection/transport.ts): they are tallied together and
+      // counted by one reaction to that promise, not one promise and microtask each.
+      outbound: ({ stanza }, next) => {
+        const sent = next();
+        if (sent !== batch || tally === undefined) {
+          batch = sent;
+          const own = (tally = { message: 0, presence: 0, iq: 0, errors: [] });
+          // Once settled, a later stanza with the same promise (a sink that reuses a settled one) starts a new tally.
+          const settle = (took: boolean) => {
+            if (tally === own) tally = undefined;
+            if (took) this.countSent(component, counts, own);
+          };
+          sent.then(() => settle(true), () => settle(false));
+        }
+        tally[stanza.name as "message"]++;
+        if (stanza.attrs.type === "error") tally.errors.push(errorCondition(stanza));
+        return sent;
+      },
     };
+  }
+
+  private countSent(component: string, counts: StanzaCounts, tally: SentTally): void {
+    counts.out.message += tally.message;
+    counts.out.presence += tally.presence;
+    counts.out.iq += tally.iq;
+    for (const condition of tally.errors) this.errorsSent.inc({ component, condition });
   }
 
   /** What the dispatcher reports for one component. */
@@ -253,3 +272,17 @@ export class Metrics {
 }
 
 export { Registry };
+
+/** Stanzas handed to the link with one promise, counted when it settles. */
+interface SentTally {
+  message: number;
+  presence: number;
+  iq: number;
+  /** The condition of each stanza error among them. */
+  errors: string[];
+}
+
+/** RFC 6120 §8.3.2: the condition is the error element's child in the stanzas namespace. */
+function errorCondition(stanza: Element): string {
+  return stanza.getChild("error")?.getChildElements().find((c) => c.getNS() === "urn:ietf:params:xml:ns:xmpp-stanzas")?.name ?? "undefined-condition";
+}

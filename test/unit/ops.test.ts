@@ -4,7 +4,9 @@ import { describe, test } from "node:test";
 import { parseXml, stanzaForLog } from "annex";
 import { Histogram, Registry } from "prom-client";
 import { createLogger } from "../../src/ops/logger.js";
-import { PlainHistogram } from "../../src/ops/metrics.js";
+import { AnnexMetrics, PlainHistogram } from "../../src/ops/metrics.js";
+import { Pipeline } from "../../src/pipeline/pipeline.js";
+import { xml } from "../../src/stanza/xml.js";
 import { resolveConfig, SETTINGS } from "../../src/config/load.js";
 
 describe("logs", () => {
@@ -69,5 +71,42 @@ describe("metrics", () => {
     assert.match(await ours.metrics(), /annex_handler_duration_seconds_bucket\{le="\+Inf",component="echo.localhost",handler="Echo.chat",outcome="ok"\} 3/);
     ours.resetMetrics();
     assert.doesNotMatch(await ours.metrics(), /_bucket/);
+  });
+});
+
+describe("outbound stanza counts", () => {
+  const DOMAIN = "count.localhost";
+  async function counted(metrics: AnnexMetrics): Promise<Record<string, number>> {
+    const text = await metrics.registry.metrics();
+    const out: Record<string, number> = {};
+    for (const m of text.matchAll(/annex_stanzas_out_total\{component="count\.localhost",kind="(\w+)"\} (\d+)/g)) out[m[1]!] = Number(m[2]);
+    for (const m of text.matchAll(/annex_stanza_errors_sent_total\{component="count\.localhost",condition="([\w-]+)"\} (\d+)/g)) out[`error ${m[1]}`] = Number(m[2]);
+    return out;
+  }
+  const send = (outbound: Pipeline, sink: () => Promise<void>, stanza = xml("message", { to: "a@b" })) =>
+    outbound.run({ stanza, direction: "outbound", domain: DOMAIN, send: () => Promise.resolve() }, sink);
+
+  test("stanzas that share the link's batch promise are counted once it settles, each one; a refused batch counts none", async () => {
+    const metrics = new AnnexMetrics({ defaultMetrics: false });
+    const outbound = new Pipeline("outbound").use(metrics.middlewareFor(DOMAIN).outbound);
+    let take!: () => void;
+    const batch = new Promise<void>((resolve) => (take = resolve));
+    const error = xml("message", { to: "a@b", type: "error" }, xml("error", { type: "cancel" }, xml("item-not-found", { xmlns: "urn:ietf:params:xml:ns:xmpp-stanzas" })));
+    const results = [send(outbound, () => batch), send(outbound, () => batch, xml("presence", { to: "a@b" })), send(outbound, () => batch, error)];
+    for (const r of results) assert.equal(r, batch, "the caller gets the link's own promise");
+    assert.deepEqual(await counted(metrics), {}, "nothing counted before the link took them");
+    take();
+    await Promise.all(results);
+    assert.deepEqual(await counted(metrics), { message: 2, presence: 1, "error item-not-found": 1 });
+
+    const refused = Promise.reject(new Error("queue full"));
+    await assert.rejects(send(outbound, () => refused), /queue full/);
+    await assert.rejects(send(outbound, () => refused), /queue full/);
+    assert.deepEqual(await counted(metrics), { message: 2, presence: 1, "error item-not-found": 1 });
+
+    // A sink that hands out one settled promise again and again: each stanza is still counted.
+    const settled = Promise.resolve();
+    for (let i = 0; i < 3; i++) await send(outbound, () => settled);
+    assert.deepEqual(await counted(metrics), { message: 5, presence: 1, "error item-not-found": 1 });
   });
 });
