@@ -1,7 +1,7 @@
 /// <reference path="../../types/xmpp.d.ts" preserve="true" />
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { isIP } from "node:net";
+import { isIP, type Socket } from "node:net";
 import { StringDecoder } from "node:string_decoder";
 import { connect as tlsConnect } from "node:tls";
 import { Component, xml } from "@xmpp/component-core";
@@ -61,8 +61,8 @@ class Batch {
 
 export const DEFAULT_MAX_STANZA_BYTES = 512 * 1024;
 export const DEFAULT_MAX_QUEUE_BYTES = 4 * 1024 * 1024;
-/** What one read of a Node socket delivers at most (its 64 KiB read buffer). */
-const FULL_READ_BYTES = 64 * 1024;
+/** Characters of received text parsed (and dispatched) in one turn of the event loop at most (parseInTurns). */
+const PARSE_SLICE = 16 * 1024;
 
 /**
  * One XEP-0114 connection, built on @xmpp/component-core 0.13.1 with its defects fixed:
@@ -74,6 +74,7 @@ const FULL_READ_BYTES = 64 * 1024;
  * - a tick's first stanza is written at once and the tick's others in one write at its end (one syscall, one
  *   callback and one promise for all of them; 0.13.1 makes each its own);
  * - an incoming stanza larger than the limit closes the stream with policy-violation (0.13.1 has no cap);
+ * - a large read is parsed a slice per turn of the event loop, so timers run during a burst (parseInTurns);
  * - input is parsed by Annex's StreamParser (stanza/parser.ts), half the cost of ltx's, and malformed or
  *   restricted XML closes the stream with the specific condition (0.13.1 sends bad-format for all, and lets
  *   ltx throw out of the socket's data handler on an unknown entity).
@@ -104,8 +105,8 @@ export class TcpTransport extends Component {
     this.tickOpen = false;
     this.writeBatch();
   };
-  /** Reading is stopped until the event loop has been round once (yieldToTimers). */
-  private readPaused = false;
+  /** The part of a read not parsed yet (parseInTurns): while there is some, reading is stopped. */
+  private unparsed = "";
   /** No byte from the server yet on this connection: the first ones tell whether the port is XMPP at all. */
   private firstBytes = true;
   /** The server on the other end, from its stream header ("unknown" until it arrives). */
@@ -143,6 +144,7 @@ export class TcpTransport extends Component {
   override async connect(service: string): Promise<void> {
     this.decoder = new StringDecoder("utf8");
     this.pendingText = [];
+    this.unparsed = "";
     this.firstBytes = true;
     if (this.tls) await this.connectTls(service, this.tls);
     else await super.connect(service);
@@ -203,7 +205,7 @@ export class TcpTransport extends Component {
     const text = this.decoder.write(data);
     if (!text) return;
     this.emit("input", text);
-    // ltx re-joins a partial text node with every new chunk (quadratic on a large body arriving in many
+    // The parser re-joins a partial text node with every new chunk (quadratic on a large body arriving in many
     // reads). A chunk without markup can end nothing, so it waits and the parser gets the node in one write.
     if (text.indexOf("<") === -1 && text.indexOf(">") === -1) {
       this.pendingText.push(text);
@@ -211,31 +213,76 @@ export class TcpTransport extends Component {
     }
     const whole = this.pendingText.length > 0 ? this.pendingText.join("") + text : text;
     this.pendingText = [];
-    this.parser?.write(whole);
-    if (data.length >= FULL_READ_BYTES) this.yieldToTimers();
+    this.parseInTurns(whole);
   }
 
   /**
-   * A full read means more is waiting in the kernel, and libuv would go on reading (and Annex dispatching) it
-   * in the same turn of the event loop: a 1 MB burst of small stanzas (2 000 game inputs arriving at once) held
-   * every timer (a game's tick) back for the whole burst. Reading stops until the loop has been round once, so
-   * timers due meanwhile run between two reads; nothing is lost or reordered (the bytes wait in the socket).
+   * Parses a read (and so dispatches its stanzas) at most PARSE_SLICE characters per turn of the event loop.
+   * Parsing is synchronous: a 64 KiB read of small stanzas (470 game inputs) is several milliseconds of
+   * handlers, and libuv goes on reading what the kernel holds in the same turn, so a burst held every timer (a
+   * game's tick) back for all of it. Past a slice, reading stops and the rest of the text waits for the next
+   * turn, after that turn's timers; nothing is lost or reordered (unread bytes wait in the socket).
    */
-  private yieldToTimers(): void {
-    const socket = this.socket;
-    if (!socket || this.readPaused) return;
-    this.readPaused = true;
-    socket.pause();
-    // Two immediates: the paused stream still takes one more read into its buffer, and resume() hands that over at
-    // once, so resuming in this turn's check phase would run it before the timers; the second immediate is in
-    // the next turn, after its timers phase.
-    setImmediate(() =>
-      setImmediate(() => {
-        this.readPaused = false;
-        if (this.socket === socket && !socket.destroyed) socket.resume();
-      }),
-    );
+  private parseInTurns(text: string): void {
+    if (this.unparsed !== "") {
+      // Reading is stopped while a read is parsed in turns; a read the stream had taken already queues behind it.
+      this.unparsed += text;
+      return;
+    }
+    const rest = this.writeSlice(text);
+    if (rest === "") return;
+    this.unparsed = rest;
+    this.socket?.pause();
+    this.nextTurn();
   }
+
+  /** Writes the text up to the first `>` past PARSE_SLICE (no token is cut) and returns what is left. */
+  private writeSlice(text: string): string {
+    const cut = text.length > PARSE_SLICE ? text.indexOf(">", PARSE_SLICE) : -1;
+    if (cut === -1 || cut === text.length - 1) {
+      this.parser?.write(text);
+      return "";
+    }
+    this.parser?.write(text.slice(0, cut + 1));
+    return text.slice(cut + 1);
+  }
+
+  private nextTurn(): void {
+    // Two immediates: the first runs in this turn's check phase, before any timer; the second in the next turn's,
+    // after its timers.
+    setImmediate(() => setImmediate(this.parseNextSlice));
+  }
+
+  /**
+   * The socket closed with text of a read still waiting for its turn: it was received, so it is parsed now,
+   * before @xmpp/connection's own close listener takes the parser away (the stanzas a server sends just before
+   * it closes the stream are not lost).
+   */
+  private readonly parseAllOnClose = (): void => {
+    const text = this.unparsed;
+    this.unparsed = "";
+    if (text !== "") this.parser?.write(text);
+  };
+
+  override _attachSocket(socket: Socket): void {
+    socket.on("close", this.parseAllOnClose);
+    super._attachSocket(socket);
+  }
+
+  private readonly parseNextSlice = (): void => {
+    const text = this.unparsed;
+    this.unparsed = "";
+    // The connection closed meanwhile: its parser is gone, and so is what it had not read.
+    if (this.parser === null) return;
+    const rest = this.writeSlice(text);
+    if (rest !== "") {
+      this.unparsed = rest;
+      this.nextTurn();
+      return;
+    }
+    const socket = this.socket;
+    if (socket && !socket.destroyed) socket.resume();
+  };
 
   // XEP-0114 §3: handshake = lowercase hex SHA-1 of (stream id + secret), over UTF-8 bytes.
   override async authenticate(streamId: string, secret: string): Promise<void> {
