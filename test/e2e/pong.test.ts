@@ -79,8 +79,8 @@ describeEachServer("pong page in chromium", (kind) => {
     await c.waitForFunction(() => annexPong.frame() !== undefined, undefined, { timeout: 5000 });
 
     // b and the spectator see a's paddle get to the top.
-    await b.waitForFunction((side) => annexPong.frame()!.paddles[side] < 20, sa.side!, { timeout: 5000 });
-    await c.waitForFunction((side) => annexPong.frame()!.paddles[side] < 20, sa.side!, { timeout: 5000 });
+    await b.waitForFunction((side) => (annexPong.frame()?.paddles[side] ?? Infinity) < 20, sa.side!, { timeout: 5000 });
+    await c.waitForFunction((side) => (annexPong.frame()?.paddles[side] ?? Infinity) < 20, sa.side!, { timeout: 5000 });
     await a.screenshot({ path: join(shots, "pong-player.png") });
     await c.screenshot({ path: join(shots, "pong-spectator.png") });
 
@@ -110,7 +110,7 @@ describeEachServer("pong page in chromium", (kind) => {
     const box = (await page.locator("#field").boundingBox())!;
     await page.mouse.move(box.x + box.width / 2, box.y + box.height * 0.85);
     const side = (await state(page)).side!;
-    await page.waitForFunction((s) => annexPong.frame()!.paddles[s] > 400, side, { timeout: 5000 });
+    await page.waitForFunction((s) => (annexPong.frame()?.paddles[s] ?? 0) > 400, side, { timeout: 5000 });
     await page.screenshot({ path: join(shots, "pong-computer-narrow.png"), fullPage: true });
     await waitMode(page, "over", 60_000);
     assert.match((await page.locator("#score").textContent())!, /^(1 : 0|0 : 1)$/);
