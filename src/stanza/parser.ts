@@ -271,14 +271,12 @@ export class StreamParser extends EventEmitter {
 
   /** `<?`: the XML declaration before the stream header is allowed; any other instruction is restricted. */
   private instruction(s: string, lt: number): number {
-    if (this.root === null && (s.length < lt + 6 || s.startsWith("<?xml", lt))) {
-      if (s.length < lt + 6) return "<?xml".startsWith(s.slice(lt)) ? INCOMPLETE : this.restricted(s, lt);
-      if (s.charCodeAt(lt + 5) <= 32) {
-        const close = s.indexOf("?>", lt + 5);
-        return close === -1 ? INCOMPLETE : close + 2;
-      }
-    }
-    return this.restricted(s, lt);
+    if (this.root !== null) return this.restricted(s, lt);
+    // `<?xml` and a space (XML 1.0 §2.8); until six characters have come it may still become one.
+    if (s.length < lt + 6) return "<?xml".startsWith(s.slice(lt, lt + 5)) ? INCOMPLETE : this.restricted(s, lt);
+    if (!s.startsWith("<?xml", lt) || s.charCodeAt(lt + 5) > 32) return this.restricted(s, lt);
+    const close = s.indexOf("?>", lt + 5);
+    return close === -1 ? INCOMPLETE : close + 2;
   }
 
   private restricted(s: string, lt: number): never {
@@ -298,11 +296,7 @@ const NAMES: (string | undefined)[] = new Array(1024).fill(undefined);
 function intern(s: string, from: number, to: number, hash: number): string {
   const slot = hash & 1023;
   const known = NAMES[slot];
-  if (known !== undefined && known.length === to - from) {
-    let i = 0;
-    while (i < known.length && known.charCodeAt(i) === s.charCodeAt(from + i)) i++;
-    if (i === known.length) return known;
-  }
+  if (known !== undefined && sameChars(known, s, from, to)) return known;
   const fresh = s.slice(from, to);
   if (fresh.length <= 12) NAMES[slot] = fresh;
   return fresh;
@@ -318,6 +312,13 @@ function intern(s: string, from: number, to: number, hash: number): string {
 const VALUES: (string | undefined)[] = new Array(8192).fill(undefined);
 const MAX_INTERNED_VALUE = 128;
 
+/** Whether `known` holds exactly the characters of s[from, to) (a loop: these strings are short). */
+function sameChars(known: string, s: string, from: number, to: number): boolean {
+  if (known.length !== to - from) return false;
+  for (let i = 0; i < known.length; i++) if (known.charCodeAt(i) !== s.charCodeAt(from + i)) return false;
+  return true;
+}
+
 function isAddressing(attr: string): boolean {
   return attr === "from" || attr === "to" || attr === "type" || attr === "xmlns";
 }
@@ -327,11 +328,7 @@ function internValue(s: string, from: number, to: number, hash: number): string 
   if (length > MAX_INTERNED_VALUE) return s.slice(from, to);
   const slot = hash & 8191;
   const known = VALUES[slot];
-  if (known !== undefined && known.length === length) {
-    let i = 0;
-    while (i < length && known.charCodeAt(i) === s.charCodeAt(from + i)) i++;
-    if (i === length) return known;
-  }
+  if (known !== undefined && sameChars(known, s, from, to)) return known;
   // `+ " "` then slice: V8 flattens the pair into a new string of the value's size, and the slice keeps only that.
   const own = length < 13 ? s.slice(from, to) : (s.slice(from, to) + " ").slice(0, length);
   VALUES[slot] = own;

@@ -220,6 +220,14 @@ describe("stream parser", () => {
       });
     }
 
+    test("a processing instruction before the header that is not the XML declaration", () => {
+      for (const chunks of [["<?xml-stylesheet href='x'?>", HEADER], "<?xml-stylesheet href='x'?>".split("")]) {
+        const seen = feed(new StreamParser(), chunks);
+        assert.equal((seen.errors[0] as XmlStreamError).condition, "restricted-xml");
+        assert.equal(seen.start.length, 0);
+      }
+    });
+
     test("text before the stream header", () => {
       const seen = feed(new StreamParser(), ["hello", HEADER]);
       assert.equal((seen.errors[0] as XmlStreamError).condition, "not-well-formed");
