@@ -24,6 +24,7 @@ export const ErrorCode = {
   NoEjabberd: "ANNEX_ERR_NO_EJABBERD",
   LeaseLost: "ANNEX_ERR_LEASE_LOST",
   LeaseNeedsPg: "ANNEX_ERR_LEASE_NEEDS_PG",
+  XmlTemplate: "ANNEX_ERR_XML_TEMPLATE",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -58,6 +59,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   { code: ErrorCode.NoEjabberd, className: "EjabberdMissingError", when: "`ManagedEjabberd.start` without `/usr/sbin/ejabberdctl`" },
   { code: ErrorCode.LeaseLost, className: "AnnexError", when: "a component with `standby`: the session holding its domain's lease ended while it served; the runner stops it at once and it waits as a standby again" },
   { code: ErrorCode.LeaseNeedsPg, className: "AnnexError", when: "`standby.postgres` (or `postgresLease`) without the `pg` package installed" },
+  { code: ErrorCode.XmlTemplate, className: "AnnexError", when: "`serializedXml`: the literal is not one well-formed element, a value stands outside an attribute value or text (or XML in an attribute), or a value is null, undefined or an object" },
 ];
 
 /** The markdown table of CATALOGUE, as docs/errors.md carries it. */

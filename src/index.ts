@@ -37,7 +37,8 @@ export {
   type PresenceSubscriptionOptions,
 } from "./plugins/index.js";
 export { StanzaError, ERROR_CONDITIONS, type ErrorCondition, type ErrorType, type StanzaErrorOptions } from "./stanza/errors.js";
-export { xml, parseXml, Element, type XmlChild } from "./stanza/xml.js";
+export { xml, parseXml, Element, type XmlChild, type SerializedXml } from "./stanza/xml.js";
+export { serializedXml, escapeXML, type SerializedValue } from "./stanza/serialized.js";
 export { parseJid, tryParseJid, JID, JidError } from "./stanza/jid.js";
 export { NS } from "./stanza/namespaces.js";
 export type { DiscoInfoResult, DiscoItem } from "./plugins/index.js";

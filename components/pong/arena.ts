@@ -2,7 +2,7 @@ import { randomBytes, randomInt } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { type Element, parseXml, StanzaError, TokenBuckets } from "annex";
 import { Bot } from "./bot.js";
-import type { WireCodec } from "./codec.js";
+import type { Payload, WireCodec } from "./codec.js";
 import { codecFor } from "./codecs.js";
 import { MemoryRoomDirectory, type SeatRef } from "./directory.js";
 import { Game } from "./game.js";
@@ -280,13 +280,13 @@ export class Arena {
     return this.nicks.nameOf(seat.bare, seat.bot !== undefined);
   }
 
-  private sendToMany(to: readonly string[], payload: Element): void {
+  private sendToMany(to: readonly string[], payload: Payload): void {
     if (to.length === 0) return;
     if (this.deps.sendMany) return this.deps.sendMany(gameMessage(this.deps.domain, to[0]!, payload), to);
     for (const jid of to) this.deps.send(gameMessage(this.deps.domain, jid, parseXml(payload.toString())));
   }
 
-  private sendTo(to: string, payload: Element, via?: string): void {
+  private sendTo(to: string, payload: Payload, via?: string): void {
     this.deps.send(via === undefined ? gameMessage(this.deps.domain, to, payload) : relayMessage(this.deps.domain, via, to, payload));
   }
 

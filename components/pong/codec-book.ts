@@ -1,5 +1,5 @@
 import type { Element } from "annex";
-import type { SeatStart, SnapshotSeat, WireCodec, WireEvent } from "./codec.js";
+import type { Payload, SeatStart, SnapshotSeat, WireCodec, WireEvent } from "./codec.js";
 import type { Game } from "./game.js";
 import { BOOK_FIELD, type Field, type Side } from "./physics.js";
 import { bookPayload, px } from "./protocol.js";
@@ -18,7 +18,7 @@ export const bookCodec: WireCodec = {
   // The book's client already got `dimensions` at check-in; the ball starting to move is the start.
   opened: () => undefined,
   rejoined: (start: SeatStart) => dimensions(start.field, start.side),
-  snapshot(_roomId: string, game: Game, seat: SnapshotSeat | undefined): Element[] {
+  snapshot(_roomId: string, game: Game, seat: SnapshotSeat | undefined): Payload[] {
     const ball = bookPayload("ballposition", { x: px(game.ball.x), y: px(game.ball.y) });
     if (seat === undefined) return [ball, bookPayload("paddlepositions", { player1: px(game.paddles[0]), player2: px(game.paddles[1]) })];
     const opponentY = px(game.paddles[seat.side === 0 ? 1 : 0]);

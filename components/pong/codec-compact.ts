@@ -1,5 +1,5 @@
-import { type Element, xml } from "annex";
-import type { SeatStart, SnapshotSeat, WireCodec, WireEvent } from "./codec.js";
+import { type Element, serializedXml } from "annex";
+import type { Payload, SeatStart, SnapshotSeat, WireCodec, WireEvent } from "./codec.js";
 import type { Game } from "./game.js";
 import { COMPACT_NS, compact, px } from "./protocol.js";
 
@@ -21,17 +21,16 @@ export const compactCodec: WireCodec = {
   queued: (side) => compact("queued", { side }),
   opened: start,
   rejoined: start,
-  snapshot(roomId: string, game: Game, seat: SnapshotSeat | undefined): Element[] {
-    const { x, y, vx, vy } = game.ball;
-    // The per-tick hot path: the attributes written out in their wire order (what compact() would give, without
-    // its entries/filter/fromEntries per stanza); `a` only to a player.
-    const attrs: Record<string, string> = { xmlns: COMPACT_NS, r: roomId, t: String(game.tick) };
-    if (seat !== undefined) attrs.a = String(seat.lastSeq);
-    attrs.b = `${px(x)},${px(y)},${px(vx)},${px(vy)}`;
-    attrs.p = `${px(game.paddles[0])},${px(game.paddles[1])}`;
-    attrs.sc = `${game.score[0]},${game.score[1]}`;
-    attrs.ph = game.phase;
-    return [xml("s", attrs)];
+  snapshot(roomId: string, game: Game, seat: SnapshotSeat | undefined): Payload[] {
+    // The per-tick hot path (40 000 a second at 1 000 rooms): serialised by a template, no element tree; the
+    // attributes in the order compact() gives them. `a` only to a player. codec.test.ts checks these bytes are
+    // the ones the element would serialise to.
+    const { ball, paddles, score } = game;
+    return [
+      seat === undefined
+        ? serializedXml`<s xmlns="${COMPACT_NS}" r="${roomId}" t="${game.tick}" b="${px(ball.x)},${px(ball.y)},${px(ball.vx)},${px(ball.vy)}" p="${px(paddles[0])},${px(paddles[1])}" sc="${score[0]},${score[1]}" ph="${game.phase}"/>`
+        : serializedXml`<s xmlns="${COMPACT_NS}" r="${roomId}" t="${game.tick}" a="${seat.lastSeq}" b="${px(ball.x)},${px(ball.y)},${px(ball.vx)},${px(ball.vy)}" p="${px(paddles[0])},${px(paddles[1])}" sc="${score[0]},${score[1]}" ph="${game.phase}"/>`,
+    ];
   },
   event(ev: WireEvent): Element {
     switch (ev.k) {

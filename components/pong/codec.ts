@@ -1,7 +1,10 @@
-import type { Element } from "annex";
+import type { Element, SerializedXml } from "annex";
 import type { Game } from "./game.js";
 import type { Field, Side } from "./physics.js";
 import type { Protocol } from "./protocol.js";
+
+/** A game payload: an element, or (on the per-tick path) XML serialised once by a template. */
+export type Payload = Element | SerializedXml;
 
 /** Something a room tells everyone in it, protocol-neutral; a codec turns it into its own payload. */
 export type WireEvent =
@@ -51,7 +54,7 @@ export interface WireCodec {
   /** Back in a running game (rejoin from a new address or after being away). */
   rejoined(start: SeatStart): Element;
   /** One update of the game state to one recipient (`seat` undefined: a spectator). */
-  snapshot(roomId: string, game: Game, seat: SnapshotSeat | undefined): Element[];
+  snapshot(roomId: string, game: Game, seat: SnapshotSeat | undefined): Payload[];
   event(ev: WireEvent): Element;
   /** Dropped from the queue after waiting too long. */
   queueTimeout(text: string): Element;

@@ -1,4 +1,4 @@
-import { type Element, xml } from "annex";
+import { type Element, type SerializedXml, serializedXml, xml } from "annex";
 
 import { BOOK_NS, COMPACT_NS, HINTS_NS } from "./wire.js";
 
@@ -10,9 +10,12 @@ export type Protocol = "book" | "compact";
  * Every game stanza we send is a bodiless `headline` with `no-store`: RFC 6121 §5.2.2 lets a server drop a
  * headline to an offline resource instead of storing it, and XEP-0334 asks it not to archive (gameloop.md §0.4).
  */
-export function gameMessage(from: string, to: string, payload: Element): Element {
-  return xml("message", { from, to, type: "headline" }, payload, xml("no-store", { xmlns: HINTS_NS }));
+export function gameMessage(from: string, to: string, payload: Element | SerializedXml): Element {
+  return xml("message", { from, to, type: "headline" }, payload, NO_STORE);
 }
+
+/** XEP-0334 §4.3, the same in every game stanza: serialised once, shared by all. */
+const NO_STORE = serializedXml`<no-store xmlns="${HINTS_NS}"/>`;
 
 /** `<pong xmlns='xmpp:game:pong'><action>name</action><key>value</key>…</pong>`, action names lower-case. */
 export function bookPayload(action: string, fields: Record<string, string | number> = {}): Element {
@@ -43,6 +46,6 @@ export const SHARD_NS = "urn:annex:pong:shard:1";
  * A game payload for `player`, sent by a shard to the front door that relays it (the player's client knows only the
  * front door's address, and a component may only send from its own domain: XEP-0114 §3, RFC 6120 §8.1.2.1).
  */
-export function relayMessage(from: string, via: string, player: string, payload: Element): Element {
-  return xml("message", { from, to: via, type: "headline" }, xml("relay", { xmlns: SHARD_NS, to: player }, payload), xml("no-store", { xmlns: HINTS_NS }));
+export function relayMessage(from: string, via: string, player: string, payload: Element | SerializedXml): Element {
+  return xml("message", { from, to: via, type: "headline" }, xml("relay", { xmlns: SHARD_NS, to: player }, payload), NO_STORE);
 }

@@ -1,6 +1,6 @@
 import type { Element } from "annex";
 import type { Bot } from "./bot.js";
-import type { SeatStart, WireCodec, WireEvent } from "./codec.js";
+import type { Payload, SeatStart, WireCodec, WireEvent } from "./codec.js";
 import type { Game, GameEvent, GameSettings, LogEntry } from "./game.js";
 import type { DropCounters } from "./limits.js";
 import type { PongOptions } from "./options.js";
@@ -70,9 +70,9 @@ export interface RoomHost {
   readonly drops: DropCounters;
   readonly stats: { inputsAccepted: number; snapshotsSent: number };
   /** One game payload to one address (in a game message from the room's domain, or relayed by `via`). */
-  send(to: string, payload: Element, via?: string): void;
+  send(to: string, payload: Payload, via?: string): void;
   /** One game payload to several addresses spoken to directly: built once, serialised once (Sender.fanOut). */
-  sendMany(to: readonly string[], payload: Element): void;
+  sendMany(to: readonly string[], payload: Payload): void;
   /** A seat's name for the other players (nick, "the computer", or the address). */
   nameOf(seat: Seat): string;
   /** The address that runs this room, when a player may have checked in elsewhere (shards); else undefined. */

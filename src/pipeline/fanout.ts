@@ -1,3 +1,4 @@
+import { escapeXML, toXml } from "../stanza/serialized.js";
 import { Element } from "../stanza/xml.js";
 
 // Fan-out: one payload to many addressees. Serialising an element tree is most of what an outbound stanza
@@ -121,44 +122,4 @@ export function serialize(stanza: Element): string {
   const wire = (stanza as WithWire)[WIRE];
   if (wire !== undefined && wire.template.unchanged(stanza, wire)) return wire.bytes;
   return toXml(stanza);
-}
-
-/**
- * The same bytes as ltx's `Element.toString()` (same attribute order, quoting and escaping: the five
- * entities in attribute values, & < > in text), built in one pass without a writer callback per token and
- * without running a regular expression over strings that need no escaping (most attribute values).
- */
-export function toXml(el: Element): string {
-  let s = "<" + el.name;
-  const attrs = el.attrs as Record<string, unknown>;
-  for (const k in attrs) {
-    const v = attrs[k];
-    if (v != null) s += " " + k + '="' + escapeXML(typeof v === "string" ? v : (v as number).toString(10)) + '"';
-  }
-  const children = el.children as unknown[];
-  if (children.length === 0) return s + "/>";
-  s += ">";
-  for (const child of children) {
-    if (child == null) continue;
-    if (typeof child === "string") s += escapeXMLText(child);
-    else if ((child as Element).write !== undefined) s += child instanceof Element ? toXml(child) : (child as Element).toString();
-    else if ((child as { toString?: unknown }).toString) s += escapeXMLText((child as number).toString(10));
-  }
-  return s + "</" + el.name + ">";
-}
-
-const ATTR_SPECIAL = /["&'<>]/;
-const ATTR_TABLE: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" };
-const TEXT_SPECIAL = /[&<>]/;
-
-/** ltx's escapeXML, with a scan first: values without special characters are returned as they are. */
-export function escapeXML(s: string): string {
-  if (!ATTR_SPECIAL.test(s)) return s;
-  return s.replace(/["&'<>]/g, (c) => ATTR_TABLE[c]!);
-}
-
-/** ltx's escapeXMLText (& < > only), with the same scan first. */
-function escapeXMLText(s: string): string {
-  if (!TEXT_SPECIAL.test(s)) return s;
-  return s.replace(/[&<>]/g, (c) => ATTR_TABLE[c]!);
 }

@@ -6,7 +6,8 @@ import { Component, type IncomingMessage, Message, Sender, xml, type Element } f
 import { createHarness } from "annex/testing";
 import { IqCaller } from "../../src/dispatch/iq-caller.js";
 import { AnnexMetrics } from "../../src/ops/metrics.js";
-import { serialize, toXml } from "../../src/pipeline/fanout.js";
+import { serialize } from "../../src/pipeline/fanout.js";
+import { toXml } from "../../src/stanza/serialized.js";
 import { type Middleware, Pipeline } from "../../src/pipeline/pipeline.js";
 import { TcpTransport } from "../../src/connection/transport.js";
 import { parseJid } from "../../src/stanza/jid.js";

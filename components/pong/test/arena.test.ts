@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { Element } from "annex";
+import { type Element, parseXml } from "annex";
 import { Arena, type GameResult } from "../arena.js";
 import { PongOptionsSchema } from "../options.js";
 import { COMPACT_NS } from "../protocol.js";
@@ -13,7 +13,8 @@ function arena(options: Record<string, unknown> = {}) {
   const a = new Arena({
     domain: "pong.localhost",
     options: PongOptionsSchema.parse({ seed: 9, ...options }),
-    send: (s) => sent.push(s),
+    // As a link would carry it: serialised, and parsed by the other side (snapshots are serialised XML).
+    send: (s) => sent.push(parseXml(s.toString())),
     onResult: (r) => results.push(r),
     onActivity: (x) => activity.push(x),
     clock,
