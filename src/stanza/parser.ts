@@ -184,11 +184,9 @@ export class StreamParser extends EventEmitter {
       const quote = c;
       let close = i + 1;
       let special = 0;
-      hash = 0;
       for (; close < len; close++) {
         c = s.charCodeAt(close);
         if (c === quote) break;
-        hash = (hash * 31 + c) | 0;
         if (c === AMP) special |= HAS_AMP;
         else if (c === LT) special |= HAS_LT;
       }
@@ -197,8 +195,10 @@ export class StreamParser extends EventEmitter {
       // not quietly win over the first).
       if ((special & HAS_LT) !== 0) throw new XmlStreamError(`<${name}>: "<" in the value of ${attr}`, "not-well-formed");
       if (attrs[attr] !== undefined && Object.hasOwn(attrs, attr)) throw new XmlStreamError(`<${name}>: attribute ${attr} given twice`, "not-well-formed");
-      const value =
-        special !== 0 ? unescape(s.slice(i + 1, close)) : isAddressing(attr) ? internValue(s, i + 1, close, hash) : s.slice(i + 1, close);
+      // A slice, as ltx gave: a handler that keeps a value for long keeps the read it came from (≤ 64 KiB) alive,
+      // and the JID cache keeps copies of its own. Interning repeated values (from, to, type, xmlns) was tried:
+      // it cost ≈ 1 µs a game input, far more than the map lookups it made cheaper (bench/findings.md).
+      const value = special !== 0 ? unescape(s.slice(i + 1, close)) : s.slice(i + 1, close);
       // `__proto__` is a legal XML name; plain assignment would not make it an attribute.
       if (attr === "__proto__") Object.defineProperty(attrs, attr, { value, enumerable: true, writable: true, configurable: true });
       else attrs[attr] = value;
@@ -302,37 +302,11 @@ function intern(s: string, from: number, to: number, hash: number): string {
   return fresh;
 }
 
-/**
- * The values of the addressing attributes, seen before: a component hears from the same few thousand addresses
- * again and again, and a value that is the same string object as last time has its hash already computed, so
- * the JID cache, the rate limiter and the handlers' maps find it without reading it again. Kept as copies of
- * their own (a slice of 13 characters or more would keep the whole read alive). Ids and payload values, which
- * rarely repeat, are not kept.
- */
-const VALUES: (string | undefined)[] = new Array(8192).fill(undefined);
-const MAX_INTERNED_VALUE = 128;
-
 /** Whether `known` holds exactly the characters of s[from, to) (a loop: these strings are short). */
 function sameChars(known: string, s: string, from: number, to: number): boolean {
   if (known.length !== to - from) return false;
   for (let i = 0; i < known.length; i++) if (known.charCodeAt(i) !== s.charCodeAt(from + i)) return false;
   return true;
-}
-
-function isAddressing(attr: string): boolean {
-  return attr === "from" || attr === "to" || attr === "type" || attr === "xmlns";
-}
-
-function internValue(s: string, from: number, to: number, hash: number): string {
-  const length = to - from;
-  if (length > MAX_INTERNED_VALUE) return s.slice(from, to);
-  const slot = hash & 8191;
-  const known = VALUES[slot];
-  if (known !== undefined && sameChars(known, s, from, to)) return known;
-  // `+ " "` then slice: V8 flattens the pair into a new string of the value's size, and the slice keeps only that.
-  const own = length < 13 ? s.slice(from, to) : (s.slice(from, to) + " ").slice(0, length);
-  VALUES[slot] = own;
-  return own;
 }
 
 function isWhitespace(s: string, from: number, to: number): boolean {
