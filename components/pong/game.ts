@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type Ball, BOOK_FIELD, DEFAULT_PHYSICS, type Field, missedBy, movePaddle, type Physics, type Side, serve, stepBall } from "./physics.js";
+import { advanceBall, type Ball, BOOK_FIELD, DEFAULT_PHYSICS, type Field, missedBy, movePaddle, type Physics, type Side, serve } from "./physics.js";
 import { Rng } from "./rng.js";
 import type { Phase } from "./wire.js";
 
@@ -112,7 +112,8 @@ export class Game {
     this.tick++;
     const dt = 1 / this.tickHz;
     const maxStep = this.physics.paddleSpeed * dt;
-    for (const side of [0, 1] as const) this.paddles[side] = movePaddle(this.paddles[side], this.targets[side], maxStep, this.field);
+    this.paddles[0] = movePaddle(this.paddles[0], this.targets[0], maxStep, this.field);
+    this.paddles[1] = movePaddle(this.paddles[1], this.targets[1], maxStep, this.field);
     if (this.phase === "serve") {
       if (--this.frozenTicks > 0) return;
       if (this.afterFreeze !== "resume") {
@@ -122,10 +123,9 @@ export class Game {
       this.phase = "play";
       return;
     }
-    const { ball, hits } = stepBall(this.ball, this.paddles, dt, this.field, this.physics);
-    this.ball = ball;
-    this.rallyHits += hits.length;
-    const missed = missedBy(ball, this.field);
+    // In place: the ball is the game's own (serve and point give it a new one; nobody keeps the old one).
+    this.rallyHits += advanceBall(this.ball, this.paddles, dt, this.field, this.physics);
+    const missed = missedBy(this.ball, this.field);
     if (missed !== undefined) this.point(missed === 0 ? 1 : 0, missed);
   }
 

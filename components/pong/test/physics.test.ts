@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Game } from "../game.js";
-import { BOOK_FIELD, bounce, DEFAULT_PHYSICS, movePaddle, paddleFace, serve, stepBall } from "../physics.js";
+import { advanceBall, BOOK_FIELD, bounce, DEFAULT_PHYSICS, movePaddle, paddleFace, serve, type Side, stepBall } from "../physics.js";
 import { Rng } from "../rng.js";
 
 const F = BOOK_FIELD;
@@ -9,6 +9,27 @@ const P = DEFAULT_PHYSICS;
 const speedOf = (b: { vx: number; vy: number }) => Math.hypot(b.vx, b.vy);
 
 describe("pong physics", () => {
+  test("advanceBall (the tick loop's, in place) moves the ball exactly as stepBall does and counts its hits", () => {
+    const rng = new Rng(3);
+    let hits = 0;
+    for (let i = 0; i < 5000; i++) {
+      const speed = 200 + rng.next() * P.maxSpeed * 3;
+      const sin = rng.signed() * 0.9;
+      const start = { x: rng.next() * F.width, y: F.ballRadius + rng.next() * (F.height - 2 * F.ballRadius), vx: speed * Math.sqrt(1 - sin * sin) * (rng.next() < 0.5 ? -1 : 1), vy: speed * sin };
+      const paddles: [number, number] = [rng.next() * (F.height - F.paddleHeight), rng.next() * (F.height - F.paddleHeight)];
+      const dt = [1 / 10, 1 / 60, 1 / 120][i % 3]!;
+      const expected = stepBall(start, paddles, dt, F, P);
+      const ball = { ...start };
+      const sides: Side[] = [];
+      const count = advanceBall(ball, paddles, dt, F, P, sides);
+      assert.deepEqual(ball, expected.ball, `case ${i}: bit-equal position and velocity`);
+      assert.deepEqual(sides, expected.hits);
+      assert.equal(count, expected.hits.length);
+      hits += count;
+    }
+    assert.ok(hits > 50, `the cases include paddle hits (${hits})`);
+  });
+
   test("no tunnelling: a ball at the speed cap (and at 10× it) never passes a paddle that covers its path", () => {
     const rng = new Rng(7);
     let cases = 0;
