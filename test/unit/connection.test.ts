@@ -132,6 +132,48 @@ describe("TLS failures", () => {
 });
 
 describe("reading a burst", () => {
+  test("a tick's stanzas leave as one batch of their UTF-8 bytes, in order, whatever their characters and sizes", async () => {
+    let serverSide: Socket | undefined;
+    const server = createServer((s) => (serverSide = s));
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const { port } = server.address() as { port: number };
+    const transport = new TcpTransport({ service: `xmpp://127.0.0.1:${port}`, domain: "pong.localhost", secret: "x" });
+    const socket = connect(port, "127.0.0.1");
+    await once(socket, "connect");
+    const wire = transport as unknown as { _attachSocket(s: unknown): void; counters: { bytesOut: number } };
+    wire._attachSocket(socket);
+    while (!serverSide) await new Promise((r) => setTimeout(r, 1));
+    const received: Buffer[] = [];
+    serverSide.on("data", (d: Buffer) => received.push(d));
+    const shown: string[] = [];
+    transport.on("output", (text: string) => shown.push(text));
+    try {
+      // Several ticks: one stanza alone, a few, and many (the batch's buffer grows past its first size), with
+      // one-, two-, three- and four-byte UTF-8 and a lone surrogate (written as U+FFFD, as socket.write does).
+      const ticks = [1, 3, 400, 2];
+      const texts: string[] = [];
+      for (const [t, n] of ticks.entries()) {
+        const sent: Promise<void>[] = [];
+        for (let i = 0; i < n; i++) {
+          const body = ["plain", "é", "€", "😀", "\uD800", "x".repeat(i === 7 ? 100_000 : i)][i % 6]!;
+          const text = `<message to="p${i}@x" id="${t}-${i}"><body>${body}</body></message>`;
+          texts.push(text);
+          sent.push(transport.write(text));
+        }
+        await Promise.all(sent);
+      }
+      const expected = Buffer.from(texts.join(""));
+      for (let waited = 0; Buffer.concat(received).length < expected.length && waited < 200; waited++) await new Promise((r) => setTimeout(r, 5));
+      assert.ok(Buffer.concat(received).equals(expected), "the bytes of every stanza, in order");
+      assert.equal(wire.counters.bytesOut, expected.length, "bytesOut counts UTF-8 bytes");
+      assert.deepEqual(shown, texts, "the output event shows each stanza");
+    } finally {
+      socket.destroy();
+      server.close();
+    }
+  });
+
   test("1 MB of stanzas at once is parsed in turns: a timer due meanwhile runs between two slices, and every stanza arrives in order", async () => {
     const total = 10_000;
     let burst = "<?xml version='1.0'?><stream:stream xmlns:stream='http://etherx.jabber.org/streams' xmlns='jabber:component:accept' id='b1'><handshake/>";
