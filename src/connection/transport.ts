@@ -44,21 +44,8 @@ export interface TransportCounters {
  * Stanzas written in one tick, handed to the socket as one string: one write, one callback and one promise
  * for all of them instead of one each (a pong tick at 1 000 rooms writes ≈ 670 stanzas; bench/findings.md).
  */
-/**
- * Stanzas written together (one socket.write, one callback, one promise). From the second stanza on, each is
- * encoded into the batch's buffer as it comes, while its pieces are still in the CPU's caches: a stanza built
- * with `+` is a rope of dozens of strings, and joining a tick's thousands of them at its end read them cold
- * (13 % of a pong process at 1 000 rooms; then a joined string of 400 KB encoded once more by the socket).
- */
 class Batch {
-  /** The first stanza, while it is the only one. */
-  private first: string | undefined;
-  private buffer: Buffer | undefined;
-  private used = 0;
-  private count = 0;
-  /** The stanzas as text, kept only while someone listens to the link's "output" event. */
-  parts: string[] | undefined;
-  /** Characters waiting (the link's queue bound). */
+  readonly parts: string[] = [];
   bytes = 0;
   readonly done: Promise<void>;
   resolve!: () => void;
@@ -70,36 +57,6 @@ class Batch {
       this.reject = reject;
     });
   }
-
-  add(data: string, sizeHint: number, keepText: boolean): void {
-    this.bytes += data.length;
-    if (keepText) (this.parts ??= []).push(data);
-    if (this.count++ === 0) {
-      this.first = data;
-      return;
-    }
-    if (this.first !== undefined) {
-      const text = this.first;
-      this.first = undefined;
-      this.reserve(Math.max(sizeHint, 3 * (text.length + data.length)));
-      this.used = this.buffer!.write(text, 0);
-    }
-    this.reserve(this.used + 3 * data.length);
-    this.used += this.buffer!.write(data, this.used);
-  }
-
-  /** What goes to the socket: the one stanza, or the encoded bytes of all. */
-  payload(): string | Buffer {
-    return this.first ?? this.buffer!.subarray(0, this.used);
-  }
-
-  /** Room for `size` bytes (3 per UTF-16 unit bounds UTF-8). */
-  private reserve(size: number): void {
-    if (this.buffer !== undefined && this.buffer.length >= size) return;
-    const grown = Buffer.allocUnsafe(Math.max(size, 2 * (this.buffer?.length ?? 0)));
-    if (this.buffer !== undefined) this.buffer.copy(grown, 0, 0, this.used);
-    this.buffer = grown;
-  }
 }
 
 export const DEFAULT_MAX_STANZA_BYTES = 512 * 1024;
@@ -107,6 +64,17 @@ export const DEFAULT_MAX_QUEUE_BYTES = 4 * 1024 * 1024;
 /** Characters of received text parsed (and dispatched) in one turn of the event loop at most (parseInTurns). */
 const PARSE_SLICE = 16 * 1024;
 
+/**
+ * Makes V8 flatten a string now. A stanza built with `+` is a rope of its pieces (dozens per stanza); joined
+ * into the batch at the tick's end, after thousands of others were built, its pieces had left the CPU's caches
+ * and the join read them cold: 13 % of a pong process at 1 000 rooms, 1.4 µs a stanza (0.4 µs flattened here,
+ * where the pieces are still warm; bench/findings.md). charCodeAt flattens a rope in V8 (the runtime's
+ * StringCharCodeAt); its result is kept so that no compiler drops the call.
+ */
+let flattenSink = 0;
+function flattenNow(s: string): void {
+  flattenSink ^= s.charCodeAt(0);
+}
 
 /**
  * One XEP-0114 connection, built on @xmpp/component-core 0.13.1 with its defects fixed:
@@ -144,8 +112,6 @@ export class TcpTransport extends Component {
   /** A stanza went to the socket at once this tick (the tick's first); the others wait for the tick's end. */
   private tickOpen = false;
   private tickEndScheduled = false;
-  /** Bytes of the last batch of several stanzas: where the next one's buffer starts (Batch.add). */
-  private lastBatchBytes = 16 * 1024;
   private readonly endTick = (): void => {
     this.tickEndScheduled = false;
     this.tickOpen = false;
@@ -360,6 +326,7 @@ export class TcpTransport extends Component {
     // Back-pressure: what waits for the socket (this tick's batch and the batches held back while the socket
     // drains) is bounded; past that, a send is refused and nothing already accepted is lost.
     if (this.queueBytes + bytes > this.maxQueueBytes) return Promise.reject(errors.queueFull(this.queueBytes, this.maxQueueBytes));
+    flattenNow(data);
     if (!this.tickEndScheduled) {
       this.tickEndScheduled = true;
       process.nextTick(this.endTick);
@@ -369,14 +336,16 @@ export class TcpTransport extends Component {
       // this tick's other stanzas are made; those leave together at the tick's end.
       this.tickOpen = true;
       const lead = new Batch();
-      lead.add(data, 0, this.listenerCount("output") > 0);
+      lead.parts.push(data);
+      lead.bytes = bytes;
       this.queueBytes += bytes;
       this.writeNow(lead);
       return lead.done;
     }
     let batch = this.pending;
     if (batch === undefined) batch = this.pending = new Batch();
-    batch.add(data, this.lastBatchBytes, this.listenerCount("output") > 0);
+    batch.parts.push(data);
+    batch.bytes += bytes;
     this.queueBytes += bytes;
     return batch.done;
   }
@@ -394,14 +363,11 @@ export class TcpTransport extends Component {
     const socket = this.socket;
     this.queueBytes -= batch.bytes;
     if (!socket) return batch.reject(errors.linkDown("not connected"));
-    const data = batch.payload();
-    const size = typeof data === "string" ? Buffer.byteLength(data) : data.length;
-    // The next batch's buffer starts at this one's size (a busy tick's batch is about the size of the last).
-    if (typeof data !== "string") this.lastBatchBytes = Math.min(size, 1024 * 1024);
+    const data = batch.parts.length === 1 ? batch.parts[0]! : batch.parts.join("");
     const flushed = socket.write(data, (err) => {
       if (err) return batch.reject(err);
-      this.counters.bytesOut += size;
-      if (batch.parts !== undefined) for (const part of batch.parts) this.emit("output", part);
+      this.counters.bytesOut += Buffer.byteLength(data);
+      if (this.listenerCount("output") > 0) for (const part of batch.parts) this.emit("output", part);
       batch.resolve();
     });
     if (!flushed) {
