@@ -4,7 +4,7 @@ import type { HandlerRegistry, Route } from "../handlers/registry.js";
 import type { Guard, GuardContext, HandlerClass } from "../handlers/metadata.js";
 import type { ComponentConfig, Logger } from "../handlers/tokens.js";
 import { StanzaError } from "../stanza/errors.js";
-import { type JID, parseJid, tryParseJid } from "../stanza/jid.js";
+import { type JID, parseJid, tryParseAddress, tryParseJid } from "../stanza/jid.js";
 import { stanzaForLog } from "../stanza/log.js";
 import { type Element, xml } from "../stanza/xml.js";
 import { type Incoming, IncomingIq, IncomingMessage, IncomingPresence, type StanzaContext } from "./incoming.js";
@@ -183,12 +183,16 @@ export class Dispatcher {
       log.debug({ name: stanza.name }, "ignored non-stanza element");
       return;
     }
-    const from = tryParseJid(stanza.attrs.from as string | undefined);
-    if (!from) {
+    const fromAttr = stanza.attrs.from as string | undefined;
+    const parsedFrom = tryParseAddress(fromAttr);
+    if (!parsedFrom) {
       // Nothing can be answered without a sender; the server always stamps one (RFC 6120 §8.1.2.1).
       log.warn({ stanza: stanzaForLog(stanza) }, "dropped stanza without a valid 'from'");
       return;
     }
+    // The cache's flat copy of the address (same characters): handlers' maps keyed by it find it at once.
+    if (parsedFrom.address !== fromAttr) stanza.attrs.from = parsedFrom.address;
+    const from = parsedFrom.jid;
     // Addressed to the component's domain itself (most stanzas): the JID parsed once, no cache lookup.
     const toAttr = stanza.attrs.to as string | undefined;
     const to = toAttr === config.domain ? this.domainJid : (tryParseJid(toAttr) ?? this.domainJid);

@@ -17,3 +17,17 @@ test("malformed JIDs are refused with a coded error (RFC 7622 §3)", () => {
     assert.equal(tryParseJid(bad), undefined, bad);
   }
 });
+
+test("parseAddress gives the parse and the cache's own copy of the text (what the dispatcher hands handlers as from)", async () => {
+  const { parseAddress, tryParseAddress } = await import("../../src/stanza/jid.js");
+  // An address as the stream parser gives it: a slice of the read it came in.
+  const read = `<message from="someone.with.a.long.name@example.org/resource-1" to="x"/>`;
+  const sliced = read.slice(15, read.indexOf('"', 15));
+  const first = parseAddress(sliced);
+  assert.equal(first.address, "someone.with.a.long.name@example.org/resource-1");
+  assert.equal(first.jid.resource, "resource-1");
+  assert.equal(parseAddress(first.address), first, "the copy finds the same entry");
+  assert.equal(parseJid(sliced), first.jid);
+  for (const bad of ["", "@localhost", "a@b@c"]) assert.equal(tryParseAddress(bad), undefined, bad);
+  assert.equal(tryParseAddress(undefined), undefined);
+});
