@@ -77,10 +77,5 @@ export function tryParseAddress(address: string | undefined): ParsedAddress | un
 
 /** Like {@link parseJid} but returns undefined for a missing or malformed address. */
 export function tryParseJid(address: string | undefined): JID | undefined {
-  if (!address) return undefined;
-  try {
-    return parseJid(address);
-  } catch {
-    return undefined;
-  }
+  return tryParseAddress(address)?.jid;
 }
