@@ -58,6 +58,8 @@ declare module "@xmpp/component-core" {
     socketParameters(service: string): { host: string; port: number };
     /** Takes a connected socket (our TLS link connects it itself). */
     _attachSocket(socket: Socket): void;
+    /** Takes the stream's parser (a new one per stream: `new this.Parser()`). */
+    _attachParser(parser: { write(data: string): void }): void;
   }
   export const xml: (name: string, attrs?: Record<string, unknown> | null, ...children: unknown[]) => Element;
 }

@@ -101,7 +101,10 @@ export class TcpTransport extends Component {
   private readonly tls: TransportTls | undefined;
   private readonly maxStanzaBytes: number;
   private readonly maxQueueBytes: number;
-  private bytesSinceElement = 0;
+  /** Characters of markup-free reads waiting for the next `<` (see _onData). */
+  private pendingChars = 0;
+  /** The server sent a stanza over maxStanzaBytes: the stream is closing, and nothing more is read. */
+  private oversized = false;
   /** This tick's stanzas, written on the next tick. */
   private pending: Batch | undefined;
   /** Earlier ticks' batches, waiting for the socket to drain. */
@@ -142,9 +145,6 @@ export class TcpTransport extends Component {
       }
       this.authenticate(header.attrs.id as string, this.secret).catch((err: unknown) => this.emit("error", err));
     });
-    this.on("element", () => {
-      this.bytesSinceElement = 0;
-    });
     this.on("disconnect", () => this.failQueued(errors.linkDown("the connection closed")));
   }
 
@@ -156,6 +156,8 @@ export class TcpTransport extends Component {
   override async connect(service: string): Promise<void> {
     this.decoder = new StringDecoder("utf8");
     this.pendingText = [];
+    this.pendingChars = 0;
+    this.oversized = false;
     this.unparsed = "";
     this.firstBytes = true;
     if (this.tls) await this.connectTls(service, this.tls);
@@ -206,14 +208,7 @@ export class TcpTransport extends Component {
         return;
       }
     }
-    this.bytesSinceElement += data.length;
-    if (this.bytesSinceElement > this.maxStanzaBytes) {
-      this.bytesSinceElement = 0;
-      this.emit("error", Object.assign(new Error(`an incoming stanza exceeds ${this.maxStanzaBytes} bytes`), { condition: "policy-violation" }));
-      // RFC 6120 §4.9.3.14: policy-violation, then close the stream.
-      void this._streamError("policy-violation");
-      return;
-    }
+    if (this.oversized) return;
     const text = this.decoder.write(data);
     if (!text) return;
     this.emit("input", text);
@@ -221,10 +216,13 @@ export class TcpTransport extends Component {
     // reads). A chunk without markup can end nothing, so it waits and the parser gets the node in one write.
     if (text.indexOf("<") === -1 && text.indexOf(">") === -1) {
       this.pendingText.push(text);
+      this.pendingChars += text.length;
+      this.checkStanzaSize();
       return;
     }
     const whole = this.pendingText.length > 0 ? this.pendingText.join("") + text : text;
     this.pendingText = [];
+    this.pendingChars = 0;
     this.parseInTurns(whole);
   }
 
@@ -251,12 +249,26 @@ export class TcpTransport extends Component {
   /** Writes the text up to the first `>` past PARSE_SLICE (no token is cut) and returns what is left. */
   private writeSlice(text: string): string {
     const cut = text.length > PARSE_SLICE ? text.indexOf(">", PARSE_SLICE) : -1;
-    if (cut === -1 || cut === text.length - 1) {
-      this.parser?.write(text);
-      return "";
-    }
-    this.parser?.write(text.slice(0, cut + 1));
-    return text.slice(cut + 1);
+    const whole = cut === -1 || cut === text.length - 1;
+    this.parser?.write(whole ? text : text.slice(0, cut + 1));
+    return whole ? "" : text.slice(cut + 1);
+  }
+
+  /**
+   * Markup-free reads wait here for the next `<` (the parser judges what it was given, StreamParser.maxStanzaLength):
+   * with what the parser holds of the open stanza they must stay within maxStanzaBytes, counted in characters.
+   */
+  private checkStanzaSize(): void {
+    if (this.oversized) return;
+    const open = ((this.parser as Partial<StreamParser> | null)?.openStanzaLength ?? 0) + this.pendingChars;
+    if (open <= this.maxStanzaBytes) return;
+    this.oversized = true;
+    this.pendingText = [];
+    this.pendingChars = 0;
+    this.unparsed = "";
+    this.emit("error", Object.assign(new Error(`an incoming stanza exceeds ${this.maxStanzaBytes} characters (server.maxStanzaBytes)`), { condition: "policy-violation" }));
+    // RFC 6120 §4.9.3.14: policy-violation, then close the stream.
+    void this._streamError("policy-violation");
   }
 
   private nextTurn(): void {
@@ -275,6 +287,12 @@ export class TcpTransport extends Component {
     this.unparsed = "";
     if (text !== "") this.parser?.write(text);
   };
+
+  override _attachParser(parser: { write(data: string): void }): void {
+    // The parser judges each stanza's size (StreamParser.maxStanzaLength): a stanza over it closes the stream.
+    if (parser instanceof StreamParser) parser.maxStanzaLength = this.maxStanzaBytes;
+    super._attachParser(parser);
+  }
 
   override _attachSocket(socket: Socket): void {
     socket.on("close", this.parseAllOnClose);

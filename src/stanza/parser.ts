@@ -18,7 +18,7 @@ import { Element } from "./xml.js";
 // Like ltx it does not normalise line ends or attribute whitespace (XML 1.0 §2.11, §3.3.3): servers escape
 // what matters, and the bytes a handler sees stay the bytes that were sent.
 
-export type XmlErrorCondition = "not-well-formed" | "restricted-xml";
+export type XmlErrorCondition = "not-well-formed" | "restricted-xml" | "policy-violation";
 
 /** Malformed or restricted input: the stream cannot go on (RFC 6120 §4.9: stream errors are unrecoverable). */
 export class XmlStreamError extends Error {
@@ -48,6 +48,12 @@ const HAS_LT = 2;
 const INCOMPLETE = -1;
 
 export class StreamParser extends EventEmitter {
+  /**
+   * The largest stanza accepted, in characters: one larger, whole or still arriving, closes the stream with
+   * policy-violation (RFC 6120 §4.9.3.14) and is not announced. Judged per stanza, so a read of many small
+   * stanzas passes whatever its size. The link sets it from server.maxStanzaBytes.
+   */
+  maxStanzaLength = Number.POSITIVE_INFINITY;
   /** The stream header, once it has arrived. */
   root: Element | null = null;
   /** The element being filled: the root between stanzas, else the innermost open element of a stanza. */
@@ -57,10 +63,22 @@ export class StreamParser extends EventEmitter {
   /** How far `rest` is known to hold no `<` (a long text node arriving in pieces is scanned once). */
   private textScanned = 0;
   private stopped = false;
+  /** Characters of the open top-level stanza consumed by earlier writes (0 when none is open). */
+  private stanzaChars = 0;
+  /** Where the open stanza began in the text being parsed (0: in an earlier write; -1: none is open). */
+  private stanzaFrom = -1;
   /** What the last token completed, announced once the read position is past it (a listener may throw). */
   private readyStart: Element | null = null;
   private readyElement: Element | null = null;
   private readyEnd: Element | null = null;
+
+  /**
+   * Characters of the stanza being received, as far as it has come (with what waits for the next write; 0
+   * between stanzas): what a size limit must judge, rather than the size of a read holding many small stanzas.
+   */
+  get openStanzaLength(): number {
+    return this.stanzaChars + this.rest.length;
+  }
 
   write(data: string): void {
     if (this.stopped) return;
@@ -70,6 +88,7 @@ export class StreamParser extends EventEmitter {
     let scanFrom = this.textScanned;
     this.rest = "";
     this.textScanned = 0;
+    this.stanzaFrom = this.cursor !== null && this.cursor !== this.root ? 0 : -1;
     try {
       while (pos < len) {
         const lt = s.indexOf("<", scanFrom > pos ? scanFrom : pos);
@@ -78,6 +97,7 @@ export class StreamParser extends EventEmitter {
           // Text runs to the end of the read: it ends with the next `<` (entities are decoded then, whole).
           this.rest = s.slice(pos);
           this.textScanned = this.rest.length;
+          this.countOpenStanza(pos);
           return;
         }
         if (lt > pos) this.text(s, pos, lt);
@@ -91,10 +111,12 @@ export class StreamParser extends EventEmitter {
         else end = this.startTag(s, lt);
         if (end === INCOMPLETE) break;
         pos = end;
+        if (this.readyElement !== null) this.measureWholeStanza(pos);
         if (this.readyStart !== null || this.readyElement !== null || this.readyEnd !== null) this.announce();
         if (this.stopped) return;
       }
       if (pos < len) this.rest = s.slice(pos);
+      this.countOpenStanza(pos);
     } catch (err) {
       if (!(err instanceof XmlStreamError)) {
         // A listener threw (the parser itself throws only XmlStreamError): what it had not read yet is kept.
@@ -105,6 +127,27 @@ export class StreamParser extends EventEmitter {
       this.rest = "";
       this.emit("error", err);
     }
+  }
+
+  /** The open stanza's characters up to `consumed` (the rest is counted while it waits), within the limit. */
+  private countOpenStanza(consumed: number): void {
+    if (this.stanzaFrom >= 0) this.stanzaChars += consumed - this.stanzaFrom;
+    if (this.openStanzaLength > this.maxStanzaLength) throw this.tooLarge();
+  }
+
+  /** The stanza that ended at `end` is whole: its size is judged before it is announced. */
+  private measureWholeStanza(end: number): void {
+    const size = this.stanzaChars + (end - this.stanzaFrom);
+    this.stanzaFrom = -1;
+    this.stanzaChars = 0;
+    if (size > this.maxStanzaLength) {
+      this.readyElement = null;
+      throw this.tooLarge();
+    }
+  }
+
+  private tooLarge(): XmlStreamError {
+    return new XmlStreamError(`an incoming stanza exceeds ${this.maxStanzaLength} characters (server.maxStanzaBytes)`, "policy-violation");
   }
 
   private announce(): void {
@@ -214,6 +257,8 @@ export class StreamParser extends EventEmitter {
     } else if (cursor === this.root) {
       // A stanza begins; its parent is set when it is whole (as @xmpp/xml does), which marks it top-level.
       this.cursor = el;
+      this.stanzaFrom = lt;
+      this.stanzaChars = 0;
       if (selfClosing) this.finish(el);
     } else {
       cursor.children.push(el);

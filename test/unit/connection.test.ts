@@ -174,6 +174,52 @@ describe("reading a burst", () => {
     }
   });
 
+  test("maxStanzaBytes judges each stanza, not each read: a burst of small stanzas passes, one stanza over it closes the stream with policy-violation", async () => {
+    let serverSide: Socket | undefined;
+    const server = createServer((s) => (serverSide = s));
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const { port } = server.address() as { port: number };
+    const transport = new TcpTransport({ service: `xmpp://127.0.0.1:${port}`, domain: "pong.localhost", secret: "x", maxStanzaBytes: 2_000 });
+    const socket = connect(port, "127.0.0.1");
+    await once(socket, "connect");
+    const wire = transport as unknown as { _attachSocket(s: unknown): void; _attachParser(p: unknown): void };
+    wire._attachSocket(socket);
+    wire._attachParser(new StreamParser());
+    while (!serverSide) await new Promise((r) => setTimeout(r, 1));
+    const fromServer: string[] = [];
+    serverSide.on("data", (d: Buffer) => fromServer.push(d.toString()));
+    const errors: (Error & { condition?: string })[] = [];
+    transport.on("error", (err: Error) => errors.push(err));
+    const ids: string[] = [];
+    transport.on("element", (el: { name: string; attrs: Record<string, string> }) => el.name === "message" && ids.push(el.attrs.id!));
+    try {
+      const header = "<?xml version='1.0'?><stream:stream xmlns:stream='http://etherx.jabber.org/streams' xmlns='jabber:component:accept' id='s1'><handshake/>";
+      // 600 stanzas of ≈ 150 characters in one write (≈ 90 000 characters, 45 × the limit).
+      let burst = header;
+      for (let i = 0; i < 600; i++) burst += `<message from="p${i}@x" to="pong.localhost" id="${i}"><body>${"b".repeat(80)}</body></message>`;
+      serverSide.write(burst);
+      for (let waited = 0; ids.length < 600 && waited < 400; waited++) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(ids.length, 600, "every small stanza arrived");
+      assert.equal(errors.length, 0, errors.map((e) => e.message).join("; "));
+      // One stanza of 3 000 characters, in three reads, the middle one without markup.
+      serverSide.write(`<message from="big@x" to="pong.localhost" id="big"><body>${"c".repeat(900)}`);
+      await new Promise((r) => setTimeout(r, 20));
+      serverSide.write("d".repeat(1_000));
+      await new Promise((r) => setTimeout(r, 20));
+      serverSide.write(`${"e".repeat(1_100)}</body></message><message from="after@x" to="pong.localhost" id="after"/>`);
+      for (let waited = 0; errors.length === 0 && waited < 200; waited++) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(errors[0]?.condition, "policy-violation");
+      assert.match(errors[0]!.message, /exceeds 2000 characters \(server\.maxStanzaBytes\)/);
+      for (let waited = 0; !fromServer.join("").includes("policy-violation") && waited < 200; waited++) await new Promise((r) => setTimeout(r, 5));
+      assert.match(fromServer.join(""), /<stream:error><policy-violation xmlns=['"]urn:ietf:params:xml:ns:xmpp-streams['"]\/>/);
+      assert.ok(!ids.includes("big") && !ids.includes("after"), "nothing is dispatched past the oversized stanza");
+    } finally {
+      socket.destroy();
+      server.close();
+    }
+  });
+
   test("1 MB of stanzas at once is parsed in turns: a timer due meanwhile runs between two slices, and every stanza arrives in order", async () => {
     const total = 10_000;
     let burst = "<?xml version='1.0'?><stream:stream xmlns:stream='http://etherx.jabber.org/streams' xmlns='jabber:component:accept' id='b1'><handshake/>";
@@ -184,7 +230,7 @@ describe("reading a burst", () => {
     server.listen(0, "127.0.0.1");
     await once(server, "listening");
     const { port } = server.address() as { port: number };
-    const transport = new TcpTransport({ service: `xmpp://127.0.0.1:${port}`, domain: "pong.localhost", secret: "x", maxStanzaBytes: 2_000_000 });
+    const transport = new TcpTransport({ service: `xmpp://127.0.0.1:${port}`, domain: "pong.localhost", secret: "x" });
     const socket = connect(port, "127.0.0.1");
     await once(socket, "connect");
     // The whole burst waits in the kernel before the first read, as when a server forwards a backlog at once.

@@ -164,6 +164,30 @@ describe("stream parser", () => {
     assert.deepEqual(second.attrs, { from: "a&b@x", to: "y'zA" });
   });
 
+  test("openStanzaLength: the characters of the stanza being received so far, 0 between stanzas", () => {
+    const parser = new StreamParser();
+    const lengths: number[] = [];
+    const stanza = `<message to="a@b"><body>${"x".repeat(100)}</body></message>`;
+    parser.on("element", () => lengths.push(parser.openStanzaLength));
+    parser.write(HEADER);
+    assert.equal(parser.openStanzaLength, 0);
+    // Many small stanzas in one write: each is measured alone.
+    parser.write(stanza.repeat(50));
+    assert.equal(parser.openStanzaLength, 0);
+    // One stanza in pieces: what has come of it, with the cut token that waits.
+    parser.write(stanza.slice(0, 30));
+    assert.equal(parser.openStanzaLength, 30);
+    parser.write(stanza.slice(30, 31));
+    assert.equal(parser.openStanzaLength, 31);
+    parser.write(stanza.slice(31, 90));
+    assert.equal(parser.openStanzaLength, 90);
+    parser.write(stanza.slice(90) + "<presence to='a@b'");
+    assert.equal(parser.openStanzaLength, "<presence to='a@b'".length, "a start tag cut by the read counts too");
+    parser.write("/>");
+    assert.equal(parser.openStanzaLength, 0);
+    assert.equal(lengths.length, 52);
+  });
+
   test("an attribute named __proto__ is an attribute like any other", () => {
     const seen = feed(new StreamParser(), [HEADER, `<message to="a@b" __proto__="x"/>`]);
     assert.deepEqual(Object.entries(seen.elements[0]!.attrs), [["to", "a@b"], ["__proto__", "x"]]);
