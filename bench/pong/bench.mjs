@@ -99,7 +99,7 @@ async function startAnnex(port, secret, rooms) {
   const prof = process.env.CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.CPU_PROF] : [];
   // ANNEX_NODE_ARGS="--import x.mjs …": more node options for the component's process (an allocation sampler).
   if (process.env.ANNEX_NODE_ARGS) prof.push(...process.env.ANNEX_NODE_ARGS.split(" "));
-  const child = spawn(process.execPath, [...prof, ANNEX, "run", "--config", join(dir, "annex.json")], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = track(spawn(process.execPath, [...prof, ANNEX, "run", "--config", join(dir, "annex.json")], { stdio: ["ignore", "pipe", "pipe"] }));
   const stats = [];
   let out = "";
   child.stdout.on("data", (d) => {
@@ -184,9 +184,24 @@ function ask(child, message, answer) {
  * /proc) over the measured window is reported per room-second and per snapshot, so the figure holds even when
  * other work on the machine steals time.
  */
+// The component and the load generator die with the bench: a bench killed mid-run once left both running for ten
+// minutes beside the next measurement.
+const children = new Set();
+function track(child) {
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  return child;
+}
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.once(signal, () => {
+    for (const child of children) child.kill("SIGKILL");
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  });
+}
+
 async function runFake(rooms) {
   const secret = "bench-secret";
-  const bots = spawn(process.execPath, [join(ROOT, "bench/pong/bots.mjs"), String(rooms), secret, DOMAIN, NS, String(INPUT_HZ)], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const bots = track(spawn(process.execPath, [join(ROOT, "bench/pong/bots.mjs"), String(rooms), secret, DOMAIN, NS, String(INPUT_HZ)], { stdio: ["ignore", "inherit", "inherit", "ipc"] }));
   const pinnedBots = pin(bots.pid, "0");
   const { port } = await ask(bots, undefined, "port");
   const online = ask(bots, undefined, "online");

@@ -128,6 +128,9 @@ function join() {
   }, 1000 / INPUT_HZ / SLICES);
 }
 
+// The bench that started us is gone (its IPC channel closed): so is the measurement.
+process.on("disconnect", () => process.exit(0));
+
 process.on("message", (m) => {
   if (m.cmd === "join") join();
   else if (m.cmd === "count") counting = true;
