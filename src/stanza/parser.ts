@@ -238,9 +238,9 @@ export class StreamParser extends EventEmitter {
       // not quietly win over the first).
       if ((special & HAS_LT) !== 0) throw new XmlStreamError(`<${name}>: "<" in the value of ${attr}`, "not-well-formed");
       if (attrs[attr] !== undefined && Object.hasOwn(attrs, attr)) throw new XmlStreamError(`<${name}>: attribute ${attr} given twice`, "not-well-formed");
-      // A slice, as ltx gave: a handler that keeps a value for long keeps the read it came from (≤ 64 KiB) alive,
-      // and the JID cache keeps copies of its own. Interning repeated values (from, to, type, xmlns) was tried:
-      // it cost ≈ 1 µs a game input, far more than the map lookups it made cheaper (bench/findings.md).
+      // A slice, as ltx gave (a value kept for long keeps its read, ≤ 64 KiB, alive; the dispatcher swaps `from`
+      // for the JID cache's own copy). Interning repeated values (from, to, type, xmlns) was tried: it cost ≈ 1 µs
+      // a game input, more than the map lookups it made cheaper (bench/findings.md).
       const value = special !== 0 ? unescape(s.slice(i + 1, close)) : s.slice(i + 1, close);
       // `__proto__` is a legal XML name; plain assignment would not make it an attribute.
       if (attr === "__proto__") Object.defineProperty(attrs, attr, { value, enumerable: true, writable: true, configurable: true });
