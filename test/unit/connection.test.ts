@@ -133,17 +133,7 @@ describe("TLS failures", () => {
 
 describe("reading a burst", () => {
   test("a tick's stanzas leave as one batch of their UTF-8 bytes, in order, whatever their characters and sizes", async () => {
-    let serverSide: Socket | undefined;
-    const server = createServer((s) => (serverSide = s));
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    const { port } = server.address() as { port: number };
-    const transport = new TcpTransport({ service: `xmpp://127.0.0.1:${port}`, domain: "pong.localhost", secret: "x" });
-    const socket = connect(port, "127.0.0.1");
-    await once(socket, "connect");
-    const wire = transport as unknown as { _attachSocket(s: unknown): void; counters: { bytesOut: number } };
-    wire._attachSocket(socket);
-    while (!serverSide) await new Promise((r) => setTimeout(r, 1));
+    const { transport, serverSide, counters, close } = await transportOnSocket();
     const received: Buffer[] = [];
     serverSide.on("data", (d: Buffer) => received.push(d));
     const shown: string[] = [];
@@ -166,27 +156,15 @@ describe("reading a burst", () => {
       const expected = Buffer.from(texts.join(""));
       for (let waited = 0; Buffer.concat(received).length < expected.length && waited < 200; waited++) await new Promise((r) => setTimeout(r, 5));
       assert.ok(Buffer.concat(received).equals(expected), "the bytes of every stanza, in order");
-      assert.equal(wire.counters.bytesOut, expected.length, "bytesOut counts UTF-8 bytes");
+      assert.equal(counters.bytesOut, expected.length, "bytesOut counts UTF-8 bytes");
       assert.deepEqual(shown, texts, "the output event shows each stanza");
     } finally {
-      socket.destroy();
-      server.close();
+      close();
     }
   });
 
   test("maxStanzaBytes judges each stanza, not each read: a burst of small stanzas passes, one stanza over it closes the stream with policy-violation", async () => {
-    let serverSide: Socket | undefined;
-    const server = createServer((s) => (serverSide = s));
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    const { port } = server.address() as { port: number };
-    const transport = new TcpTransport({ service: `xmpp://127.0.0.1:${port}`, domain: "pong.localhost", secret: "x", maxStanzaBytes: 2_000 });
-    const socket = connect(port, "127.0.0.1");
-    await once(socket, "connect");
-    const wire = transport as unknown as { _attachSocket(s: unknown): void; _attachParser(p: unknown): void };
-    wire._attachSocket(socket);
-    wire._attachParser(new StreamParser());
-    while (!serverSide) await new Promise((r) => setTimeout(r, 1));
+    const { transport, serverSide, close } = await transportOnSocket({ maxStanzaBytes: 2_000 });
     const fromServer: string[] = [];
     serverSide.on("data", (d: Buffer) => fromServer.push(d.toString()));
     const errors: (Error & { condition?: string })[] = [];
@@ -215,8 +193,7 @@ describe("reading a burst", () => {
       assert.match(fromServer.join(""), /<stream:error><policy-violation xmlns=['"]urn:ietf:params:xml:ns:xmpp-streams['"]\/>/);
       assert.ok(!ids.includes("big") && !ids.includes("after"), "nothing is dispatched past the oversized stanza");
     } finally {
-      socket.destroy();
-      server.close();
+      close();
     }
   });
 
@@ -225,20 +202,8 @@ describe("reading a burst", () => {
     let burst = "<?xml version='1.0'?><stream:stream xmlns:stream='http://etherx.jabber.org/streams' xmlns='jabber:component:accept' id='b1'><handshake/>";
     for (let i = 0; i < total; i++) burst += `<message from="p${i}@players.localhost/r" to="pong.localhost" id="${i}"><in xmlns="urn:annex:pong:1" y="${i % 500}"/></message>`;
     assert.ok(burst.length > 1_000_000);
-    let serverSide: Socket | undefined;
-    const server = createServer((s) => (serverSide = s));
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    const { port } = server.address() as { port: number };
-    const transport = new TcpTransport({ service: `xmpp://127.0.0.1:${port}`, domain: "pong.localhost", secret: "x" });
-    const socket = connect(port, "127.0.0.1");
-    await once(socket, "connect");
     // The whole burst waits in the kernel before the first read, as when a server forwards a backlog at once.
-    socket.pause();
-    const wire = transport as unknown as { _attachSocket(s: unknown): void; _attachParser(p: unknown): void };
-    wire._attachSocket(socket);
-    wire._attachParser(new StreamParser());
-    while (!serverSide) await new Promise((r) => setTimeout(r, 1));
+    const { transport, socket, serverSide, close } = await transportOnSocket({ paused: true });
     serverSide.end(burst);
     for (let waited = 0; serverSide.writableLength > 0 && waited < 100; waited++) await new Promise((r) => setTimeout(r, 5));
     socket.resume();
@@ -263,8 +228,37 @@ describe("reading a burst", () => {
       const perSlice = burst.slice(0, 16_384 + 200).split("</message>").length;
       assert.ok(seenWhenTimerRan !== undefined && seenWhenTimerRan <= perSlice, `the timer ran after ${seenWhenTimerRan} of ${total} stanzas (a slice holds at most ${perSlice})`);
     } finally {
-      socket.destroy();
-      server.close();
+      close();
     }
   });
 });
+
+/**
+ * A TcpTransport on a connected socket, with its parser, and the other end of that socket: the test speaks for the
+ * server (no stream opened, no handshake unless it writes them).
+ */
+async function transportOnSocket(options: { maxStanzaBytes?: number; paused?: boolean } = {}) {
+  let serverSide: Socket | undefined;
+  const server = createServer((s) => (serverSide = s));
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as { port: number };
+  const transport = new TcpTransport({ service: `xmpp://127.0.0.1:${port}`, domain: "pong.localhost", secret: "x", maxStanzaBytes: options.maxStanzaBytes });
+  const socket = connect(port, "127.0.0.1");
+  await once(socket, "connect");
+  if (options.paused) socket.pause();
+  const wire = transport as unknown as { _attachSocket(s: unknown): void; _attachParser(p: unknown): void; counters: { bytesOut: number } };
+  wire._attachSocket(socket);
+  wire._attachParser(new StreamParser());
+  while (!serverSide) await new Promise((r) => setTimeout(r, 1));
+  return {
+    transport,
+    socket,
+    serverSide: serverSide as Socket,
+    counters: wire.counters,
+    close: () => {
+      socket.destroy();
+      server.close();
+    },
+  };
+}
