@@ -162,6 +162,8 @@ export class Room {
     this.seats[side].awaySince = tick;
     this.game.pause();
     this.broadcast({ k: "pause", side, grace: this.host.options.graceSeconds, byRequest: false, tick: this.game.tick });
+    // The paused state as the last snapshot (see startRequestedPause), not the ball the client carries on.
+    this.snapshot();
   }
 
   /** The component lost its link: as if both players had gone offline. */
@@ -205,6 +207,9 @@ export class Room {
     this.requestedPause = { side, until: tick + Math.round(seconds * this.host.options.tickHz) };
     this.game.pause();
     this.broadcast({ k: "pause", side, grace: seconds, byRequest: true, tick: this.game.tick });
+    // No snapshot goes out while paused, so the pictures show the last one until the game goes on: make that the
+    // paused state. Without it a pause at the serve after a point left the ball drawn behind the goal line.
+    this.snapshot();
   }
 
   private endRequestedPause(): void {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Pong } from "../pong.js";
-import { ALICE, BOB, CAROL, compactMsg, compactOf, errorCondition, errorText, pongHarness, toOf } from "./helpers.js";
+import { ALICE, BOB, CAROL, DOMAIN, compactMsg, compactOf, errorCondition, errorText, pongHarness, toOf } from "./helpers.js";
 import type { Harness } from "annex/testing";
 
 // A pause asked for between points (issue 18; PROTOCOL.md §Pause).
@@ -40,6 +40,27 @@ describe("pong: pause between points", () => {
     stepUntil(pong, () => room(pong).game.phase !== "play");
     assert.equal(room(pong).game.phase, "paused");
     assert.equal(events(h, ALICE, "pause")[0]?.side, "1");
+    // No snapshot goes out while paused, so the last one each player got is the paused state: the ball back at
+    // the centre for the serve, not where it crossed the goal line.
+    const { width, height } = room(pong).game.field;
+    for (const to of [ALICE, BOB]) {
+      const last = h.sent.filter((s) => toOf(s) === to && compactOf(s, "s")).at(-1)!;
+      const snap = compactOf(last, "s")!.attrs;
+      assert.equal(snap.ph, "paused");
+      assert.equal(snap.b.split(",").slice(0, 2).join(","), `${width / 2},${height / 2}`);
+    }
+  });
+
+  test("a player who goes offline mid-rally freezes the opponent's picture where the game froze", async () => {
+    const { h, pong } = await game({ pace: 4 });
+    stepUntil(pong, () => room(pong).game.phase === "play");
+    pong.arena.step();
+    await h.inject(`<presence type='unavailable' from='${ALICE}' to='${DOMAIN}'/>`);
+    const { ball, tick } = room(pong).game;
+    const last = h.sent.filter((s) => toOf(s) === BOB && compactOf(s, "s")).at(-1)!;
+    const snap = compactOf(last, "s")!.attrs;
+    assert.deepEqual([snap.ph, Number(snap.t)], ["paused", tick]);
+    assert.deepEqual(snap.b.split(",").slice(0, 2).map(Number), [ball.x, ball.y].map(Math.round));
   });
 
   test("the game goes on by itself after pauseSeconds", async () => {

@@ -433,7 +433,7 @@ function animate(now: number): void {
 // A small console/test handle: what the page drew last and where it stands, and a way to drop the link.
 (window as unknown as { annexPong: unknown }).annexPong = {
   frame: () => lastFrame,
-  state: () => ({ mode, room, side: view.side, names, jid: session.jid, pong, returns, lobby }),
+  state: () => ({ mode, room, side: view.side, names, jid: session.jid, pong, returns, lobby, field: view.field }),
   dropConnection: () => session.dropConnection(),
 };
 

@@ -84,6 +84,12 @@ export class ViewModel {
 
   push(snap: Snapshot, at: number): void {
     const prev = this.latest;
+    if (prev && snap.tick === prev.tick && snap.phase !== prev.phase) {
+      // The same tick told again as it stands after a pause began (the server sends the paused state once):
+      // it replaces the one before, so the picture freezes where the game froze.
+      this.buffer[this.buffer.length - 1] = { snap, at };
+      return;
+    }
     if (prev && snap.tick <= prev.tick) return; // reordered or duplicate: the newer one is already here
     if (prev) this.learnSpeeds(prev, snap);
     if (snap.phase === "serve" && prev?.phase !== "serve") this.serveStartTick = prev ? prev.tick + 1 : snap.tick;
