@@ -228,7 +228,7 @@ export class Dispatcher {
       const refusal = await this.guard(route, iq);
       // A refused IQ still gets exactly one reply: the guard's error, or forbidden (RFC 6120 §8.3.3.6).
       if (refusal) return this.replyIqError(iq, refusal.error ?? new StanzaError("forbidden"));
-      payload = iqPayload(handlerName(route), await this.invoke(route, iq));
+      payload = iqPayload(route.label, await this.invoke(route, iq));
     } catch (err) {
       return this.replyIqError(iq, this.toStanzaError(err, iq, route));
     }
@@ -261,7 +261,7 @@ export class Dispatcher {
 
   private otherGuarded(stanza: Element, incoming: IncomingMessage | IncomingPresence, route: Route, refusal: Refusal): void | Promise<void> {
     if (refusal && !refusal.error) {
-      incoming.log.debug({ handler: handlerName(route) }, "refused by a guard: dropped");
+      incoming.log.debug({ handler: route.label }, "refused by a guard: dropped");
       return;
     }
     let result: HandlerResult | Promise<HandlerResult>;
@@ -280,7 +280,7 @@ export class Dispatcher {
   private otherAnswered(stanza: Element, incoming: IncomingMessage | IncomingPresence, route: Route, result: HandlerResult): void | Promise<void> {
     let out: Element[];
     try {
-      out = stanzasOut(handlerName(route), result);
+      out = stanzasOut(route.label, result);
     } catch (err) {
       return this.otherFailed(stanza, incoming, route, err);
     }
@@ -324,7 +324,7 @@ export class Dispatcher {
   }
 
   private refuse(route: Route, error?: StanzaError): Refusal {
-    this.deps.hooks?.refused?.(handlerName(route), route.kind);
+    this.deps.hooks?.refused?.(route.label, route.kind);
     return error ? { error } : {};
   }
 
@@ -370,7 +370,7 @@ export class Dispatcher {
   }
 
   private handled(route: Route, started: number, outcome: "ok" | "error"): void {
-    this.deps.hooks?.handled?.(handlerName(route), route.kind, (performance.now() - started) / 1000, outcome);
+    this.deps.hooks?.handled?.(route.label, route.kind, (performance.now() - started) / 1000, outcome);
   }
 
   private toStanzaError(err: unknown, incoming: Incoming, route: Route): StanzaError {
@@ -398,10 +398,6 @@ function isPromiseLike<T>(x: T | PromiseLike<T>): x is Promise<T> {
 
 function isResponse(stanza: Element): boolean {
   return stanza.name === "iq" && (stanza.attrs.type === "result" || stanza.attrs.type === "error");
-}
-
-function handlerName(route: Route): string {
-  return `${route.owner.name}.${String(route.method)}`;
 }
 
 function isElement(x: unknown): x is Element {

@@ -29,6 +29,8 @@ export interface Route extends RouteMeta {
   plugin?: string;
   /** The class's guards, then the method's; all must pass before the handler runs. */
   guards: Guard[];
+  /** `Class.method`, as logs and metrics name the handler (made once, not per stanza). */
+  readonly label: string;
 }
 
 export interface DiscoProvider {
@@ -157,7 +159,7 @@ export function unlistedRouteClasses(defaults: Plugin[] = []): HandlerClass[] {
 function routesOf(owner: HandlerClass, builtin: boolean, plugin?: string): Route[] {
   const metas = readRoutes(owner);
   const classGuards = readGuards(owner);
-  return metas.map((meta) => ({ ...meta, owner, builtin, plugin, guards: [...classGuards, ...readGuards(owner, meta.method)] }));
+  return metas.map((meta) => ({ ...meta, owner, builtin, plugin, guards: [...classGuards, ...readGuards(owner, meta.method)], label: `${owner.name}.${String(meta.method)}` }));
 }
 
 function choosePlugins(component: HandlerClass, own: Plugin[], defaults: Plugin[]): Plugin[] {

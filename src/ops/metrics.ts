@@ -112,17 +112,17 @@ export class AnnexMetrics {
 
   /** What the dispatcher reports for one component. */
   hooksFor(component: string): DispatchHooks {
-    // One labelled child per (handler, outcome), so a stanza costs a map lookup, not label hashing.
-    const children = new Map<string, { observe(seconds: number): void }>();
+    // The labelled children of each handler, by outcome: a stanza costs one lookup by the handler's name (the
+    // route's own string, its hash kept), not a key built per stanza and label hashing.
+    const children = new Map<string, { ok: { observe(seconds: number): void }; error: { observe(seconds: number): void } }>();
     return {
       handled: (handler, _kind, seconds, outcome) => {
-        const key = `${handler}\u0000${outcome}`;
-        let child = children.get(key);
-        if (!child) {
-          child = this.handlerDuration.labels({ component, handler, outcome });
-          children.set(key, child);
+        let pair = children.get(handler);
+        if (!pair) {
+          pair = { ok: this.handlerDuration.labels({ component, handler, outcome: "ok" }), error: this.handlerDuration.labels({ component, handler, outcome: "error" }) };
+          children.set(handler, pair);
         }
-        child.observe(seconds);
+        pair[outcome].observe(seconds);
       },
       refused: (handler) => this.refused.inc({ component, handler }),
       overloaded: (kind) => this.overloaded.inc({ component, kind }),
