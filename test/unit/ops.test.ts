@@ -72,6 +72,15 @@ describe("metrics", () => {
     ours.resetMetrics();
     assert.doesNotMatch(await ours.metrics(), /_bucket/);
   });
+
+  test("the dispatcher's handled hook counts each handler's outcomes apart", async () => {
+    const metrics = new AnnexMetrics({ defaultMetrics: false });
+    const hooks = metrics.hooksFor("echo.localhost");
+    for (const [handler, outcome] of [["Echo.chat", "ok"], ["Echo.chat", "error"], ["Echo.chat", "ok"], ["Echo.ping", "error"]] as const) hooks.handled!(handler, "message", 0.001, outcome);
+    const text = await metrics.registry.metrics();
+    const count = (handler: string, outcome: string) => Number(new RegExp(`annex_handler_duration_seconds_count\\{component="echo.localhost",handler="${handler}",outcome="${outcome}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    assert.deepEqual([count("Echo.chat", "ok"), count("Echo.chat", "error"), count("Echo.ping", "ok"), count("Echo.ping", "error")], [2, 1, 0, 1]);
+  });
 });
 
 describe("outbound stanza counts", () => {
