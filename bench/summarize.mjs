@@ -79,12 +79,14 @@ if (existsSync(join(dir, "feed.log"))) {
     try { reports.push({ v: m[1], r: JSON.parse(`{${body}}`) }); } catch { /* skip */ }
   }
   const fg = group(reports, (x) => `${x.r.storage ?? "sqlite"} ${x.v}`);
-  console.log("| storage, Annex | latency p50 ms | latency p99 ms | Prosody alone p50 / p99 ms | publishes/s | fan-out offered/s | delivered/s | coalesced | Prosody ceiling/s | fan-out / ceiling | Annex / Prosody CPU ms (fan-out phase) |");
-  console.log("|---|---|---|---|---|---|---|---|---|---|---|");
+  console.log("| storage, Annex | latency p50 ms | latency p99 ms | Prosody alone p50 / p99 ms | HTTP alone p50 / p99 ms | publishes/s | fan-out offered/s | delivered/s | coalesced | Prosody ceiling/s | fan-out / ceiling | Annex / Prosody CPU ms (fan-out phase) |");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const [v, rs] of [...fg].sort((a, b) => a[0].localeCompare(b[0]))) {
     const f = (get, d = 0) => fmt(rs.map(get), d);
     const floor = rs.filter((r) => r.latencyFloor);
     const floorText = floor.length ? `${fmt(floor.map((r) => r.latencyFloor.p50Us / 1000), 1)} / ${fmt(floor.map((r) => r.latencyFloor.p99Us / 1000), 1)}` : "–";
-    console.log(`| ${v} | ${f((r) => r.latency.p50Us / 1000, 1)} | ${f((r) => r.latency.p99Us / 1000, 1)} | ${floorText} | ${f((r) => r.fanout.publishedPerS)} | ${f((r) => r.fanout.offeredNotificationsPerS)} | ${f((r) => r.fanout.deliveredNotificationsPerS)} | ${f((r) => r.fanout.coalescedOrDropped)} | ${f((r) => r.prosodyCeiling.routedPerS)} | ${f((r) => r.fanoutVsCeiling, 2)} | ${f((r) => r.fanout.cpu.annexMs)} / ${f((r) => r.fanout.cpu.prosodyMs)} (n=${rs.length}) |`);
+    const http = rs.filter((r) => r.latencyHttp);
+    const httpText = http.length ? `${fmt(http.map((r) => r.latencyHttp.p50Us / 1000), 2)} / ${fmt(http.map((r) => r.latencyHttp.p99Us / 1000), 2)}` : "–";
+    console.log(`| ${v} | ${f((r) => r.latency.p50Us / 1000, 1)} | ${f((r) => r.latency.p99Us / 1000, 1)} | ${floorText} | ${httpText} | ${f((r) => r.fanout.publishedPerS)} | ${f((r) => r.fanout.offeredNotificationsPerS)} | ${f((r) => r.fanout.deliveredNotificationsPerS)} | ${f((r) => r.fanout.coalescedOrDropped)} | ${f((r) => r.prosodyCeiling.routedPerS)} | ${f((r) => r.fanoutVsCeiling, 2)} | ${f((r) => r.fanout.cpu.annexMs)} / ${f((r) => r.fanout.cpu.prosodyMs)} (n=${rs.length}) |`);
   }
 }
