@@ -155,19 +155,23 @@ try {
   // 1. Latency at HZ with SUBS subscribers (open loop, one publish every 1000/HZ ms), after `--warmup-s` of the same
   // load that is not recorded: the first publishes of a fresh process pay for compiling the publish path (one
   // publish is 100 of the 4 000 samples, so a cold one alone is the p99).
-  const openLoop = async (seconds, from) => {
-    let published = 0;
+  /** Open loop: `step(k)` for k = 0, 1, … at HZ (on a fixed schedule, not after each other) for `seconds`; how many ran. */
+  const paced = async (seconds, step) => {
+    let k = 0;
     const tEnd = Date.now() + seconds * 1000;
     let next = performance.now();
     while (Date.now() < tEnd) {
-      const res = await post(JSON.stringify({ t: now(), n: from + published }));
-      if (res.status !== 200) throw new Error(`ingest answered ${res.status}: ${res.text}`);
-      published++;
+      await step(k++);
       next += 1000 / HZ;
       await sleep(Math.max(0, next - performance.now()));
     }
-    return published;
+    return k;
   };
+  const openLoop = (seconds, from) =>
+    paced(seconds, async (k) => {
+      const res = await post(JSON.stringify({ t: now(), n: from + k }));
+      if (res.status !== 200) throw new Error(`ingest answered ${res.status}: ${res.text}`);
+    });
   const w0 = state.notifications;
   const warmed = await openLoop(Number(args["warmup-s"]), 0);
   await waitFor(() => state.notifications - w0 >= warmed * SUBS, 10_000, "warm-up notifications");
@@ -191,17 +195,7 @@ try {
     }
     load.socket.write(out);
   };
-  const floorBursts = async (seconds) => {
-    let k = 0;
-    const tEnd = Date.now() + seconds * 1000;
-    let next = performance.now();
-    while (Date.now() < tEnd) {
-      burst(k++);
-      next += 1000 / HZ;
-      await sleep(Math.max(0, next - performance.now()));
-    }
-    return k;
-  };
+  const floorBursts = (seconds) => paced(seconds, burst);
   const f0 = state.floorReceived;
   const floorWarm = await floorBursts(Number(args["warmup-s"]));
   await waitFor(() => state.floorReceived - f0 >= floorWarm * SUBS, 10_000, "floor warm-up messages");
@@ -229,17 +223,7 @@ try {
     });
   });
   await new Promise((r) => plain.listen(0, "127.0.0.1", r));
-  const httpLoop = async (seconds) => {
-    let sentHttp = 0;
-    const tEnd = Date.now() + seconds * 1000;
-    let next = performance.now();
-    while (Date.now() < tEnd) {
-      await postTo(plain.address().port, "/", JSON.stringify({ t: now(), n: sentHttp++ }));
-      next += 1000 / HZ;
-      await sleep(Math.max(0, next - performance.now()));
-    }
-    return sentHttp;
-  };
+  const httpLoop = (seconds) => paced(seconds, (k) => postTo(plain.address().port, "/", JSON.stringify({ t: now(), n: k })));
   await httpLoop(Number(args["warmup-s"]));
   httpRecording = true;
   const httpSent = await httpLoop(latencyS);
